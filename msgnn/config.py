@@ -1,0 +1,88 @@
+"""Load and validate the workflow configuration against the JSON schema, filling defaults."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from msgnn.errors import ConfigError
+
+SCHEMA_FILE = "config.schema.yaml"
+
+
+def schema() -> dict:
+    text = resources.files("msgnn.schemas").joinpath(SCHEMA_FILE).read_text()
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class):
+    """A validator that fills `default` values of missing properties before validating them."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema_):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema_)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft7Validator)
+
+
+def validate(config: dict, source: str = "config") -> dict:
+    """Return a validated copy of `config` with defaults filled; raise ConfigError naming the key."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(config).__name__}")
+    cfg = copy.deepcopy(config)
+    errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        key = ".".join(str(p) for p in e.absolute_path) or "(top level)"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: invalid value at '{key}': {e.message}{more}")
+    for name, mat in cfg["materials"].items():
+        temps = mat["temperatures_K"]
+        if len(set(temps)) != len(temps):
+            raise ConfigError(f"{source}: invalid value at 'materials.{name}.temperatures_K': duplicate temperatures")
+    return cfg
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return validate(raw, source=str(path))
+
+
+def config_hash(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def conditions(config: dict) -> list[tuple[str, int]]:
+    """Every (material, temperature_K) condition of the run, temperatures as integer kelvin."""
+    return [(m, int(round(t))) for m, mat in config["materials"].items() for t in mat["temperatures_K"]]
+
+
+def condition_seed(config: dict, *keys) -> int:
+    """A seed derived from the run's seed and the given keys (e.g. wildcards); stable across runs."""
+    h = hashlib.sha256(json.dumps([config.get("seed", 42), *map(str, keys)]).encode()).hexdigest()
+    return int(h[:8], 16)
+
+
+def growth_conditions(config: dict) -> list[tuple[str, int]]:
+    """Conditions below the material's reference melting point: these crystallize, so they get
+    micrographs, reactor logs and dataset samples. Temperatures above it are MD-only (melting side)."""
+    return [(m, t) for m, t in conditions(config)
+            if t < config["materials"][m]["reference_melting_point_K"]]
