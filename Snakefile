@@ -1,0 +1,30 @@
+# msgnn: MD -> atomic graphs; micrographs -> facet graphs; reactor logs -> kinetics;
+# joined per condition into multi-scale samples -> MS-GNN + baselines -> Optuna GP tuning -> report.
+from snakemake.utils import min_version
+
+from msgnn.config import validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+config = validate(config, source="config (config.yaml + --configfile/--config overrides)")
+
+
+include: "rules/common.smk"
+include: "rules/md.smk"
+include: "rules/microscopy.smk"
+include: "rules/reactor.smk"
+include: "rules/dataset.smk"
+include: "rules/train.smk"
+include: "rules/tune.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/report/metrics.json",
+        "results/report/report.md",
+    default_target: True

@@ -1,0 +1,67 @@
+"""The glue every workflow script uses: logging to the rule's log file and a provenance record.
+
+A workflow script is thin::
+
+    from msgnn.workflow import run_script
+    def main(sm):            # sm is Snakemake's `snakemake` object
+        ...one msgnn call...
+    run_script(snakemake, main)
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from msgnn import provenance
+from msgnn.config import config_hash
+
+log = logging.getLogger("msgnn")
+
+
+def _flat_files(named):
+    out = []
+    for item in named:
+        out.extend(item if isinstance(item, list) else [item])
+    return [str(p) for p in out]
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
+
+
+def provenance_path(rule: str, wildcards: dict) -> Path:
+    tag = "_".join(f"{k}-{v}" for k, v in sorted(wildcards.items())) or "all"
+    return Path("results/provenance") / rule / f"{tag}.json"
+
+
+def run_script(sm, main) -> None:
+    """Run `main(sm)` with logging to the rule's log and write the provenance of its outputs."""
+    handlers = [logging.StreamHandler(sys.stderr)]
+    if sm.log:
+        Path(sm.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(sm.log[0], mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.time()
+    wildcards = {k: v for k, v in sm.wildcards.items()}
+    log.info("rule %s %s: start", sm.rule, wildcards)
+    try:
+        main(sm)
+    except Exception:
+        log.error("rule %s %s failed:\n%s", sm.rule, wildcards, traceback.format_exc())
+        raise
+    provenance.record(
+        provenance_path(sm.rule, wildcards), rule=sm.rule, wildcards=wildcards,
+        inputs=_flat_files(sm.input), outputs=_flat_files(sm.output),
+        params=_plain(dict(sm.params.items())), config_hash=config_hash(sm.config),
+        threads=sm.threads, started=started)
+    log.info("rule %s %s: done in %.1f s", sm.rule, wildcards, time.time() - started)
