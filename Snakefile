@@ -7,7 +7,11 @@ from msgnn.config import validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# --configfile replaces config.yaml (a smoke or cluster config is complete on its own) instead of
+# being merged into it; --config key=value still overrides single keys.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
 
 
 config = validate(config, source="config (config.yaml + --configfile/--config overrides)")
