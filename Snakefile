@@ -32,3 +32,22 @@ rule all:
         "results/report/metrics.json",
         "results/report/report.md",
     default_target: True
+
+
+# One target per stage (used by dvc.yaml's stages and handy on the command line).
+rule md_all:
+    input:
+        expand("results/md/{material}/kinetics.json", material=MATERIALS),
+        expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
+
+
+rule microscopy_all:
+    input:
+        expand_conditions("results/microscopy/{material}/T{temperature}/measurements.json", GROWTH),
+        "results/microscopy/segmentation_accuracy.json",
+
+
+rule reactor_all:
+    input:
+        expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
+        "results/reactor/recovery.json",
