@@ -1,0 +1,19 @@
+# Two entry points, each doing all set-up on a fresh machine:  make run  |  make test
+PY ?= python3
+STAMP := .install.stamp
+
+$(STAMP): pyproject.toml
+	$(PY) -m pip install --quiet torch==2.13.0      # CPU wheel first, or pip pulls CUDA packages
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	snakemake --cores all
+	snakemake --report results/report/report.html
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+.PHONY: install run test

@@ -1,0 +1,68 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from msgnn.cli import main as cli
+from msgnn.config import condition_seed, conditions, growth_conditions, load, validate
+from msgnn.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default():
+    return yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def test_default_and_smoke_configs_are_valid():
+    for path in (ROOT / "config.yaml", ROOT / "tests" / "smoke_config.yaml"):
+        cfg = load(path)
+        assert set(cfg["materials"]) >= {"Al", "Si"}
+
+
+def test_defaults_are_filled_for_missing_sections():
+    raw = {"materials": {"Al": default()["materials"]["Al"]}}
+    cfg = validate(raw)
+    assert cfg["train"]["folds"] >= 2 and cfg["md"]["orientation"] == "100"
+    assert "train" not in raw, "validation must not modify the caller's dict"
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda c: c["materials"]["Al"].update(timestep_fs=-1), "materials.Al.timestep_fs"),
+    (lambda c: c["materials"]["Cu"].pop("potential"), "materials.Cu"),
+    (lambda c: c["train"].update(lr="fast"), "train.lr"),
+    (lambda c: c.update(unknown_section={}), "(top level)"),
+    (lambda c: c["materials"]["Si"].update(lattice="hcpx"), "materials.Si.lattice"),
+])
+def test_invalid_config_names_the_key(mutate, key):
+    cfg = copy.deepcopy(default())
+    mutate(cfg)
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, source="my.yaml")
+    assert f"'{key}'" in str(err.value) and str(err.value).startswith("my.yaml")
+
+
+def test_growth_conditions_are_below_reference_melting_point():
+    cfg = load(ROOT / "config.yaml")
+    grow = growth_conditions(cfg)
+    assert set(grow) < set(conditions(cfg))
+    for m, t in grow:
+        assert t < cfg["materials"][m]["reference_melting_point_K"]
+    assert any(t > cfg["materials"][m]["reference_melting_point_K"] for m, t in conditions(cfg))
+
+
+def test_condition_seed_is_stable_and_distinct():
+    cfg = load(ROOT / "config.yaml")
+    assert condition_seed(cfg, "Al", 900) == condition_seed(cfg, "Al", 900)
+    assert condition_seed(cfg, "Al", 900) != condition_seed(cfg, "Al", 870)
+
+
+def test_cli_reports_bad_config(tmp_path, capsys):
+    bad = default()
+    bad["md"]["cells"] = [5, 5]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    assert cli(["validate", str(path)]) == 2
+    assert "md.cells" in capsys.readouterr().err
+    assert cli(["validate", str(ROOT / "config.yaml")]) == 0

@@ -1,0 +1,65 @@
+"""End to end: the smoke config through the whole Snakemake DAG, then lint and the HTML report."""
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+
+
+def test_snakemake_lint_is_clean():
+    res = subprocess.run([*SNAKEMAKE, "--lint", "--configfile", str(ROOT / "tests/smoke_config.yaml")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Lints for" not in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_invalid_config_stops_with_one_message(tmp_path):
+    bad = (ROOT / "tests/smoke_config.yaml").read_text().replace("timestep_fs: 2.0", "timestep_fs: -2.0")
+    (tmp_path / "bad.yaml").write_text(bad)
+    res = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile", "bad.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0
+    assert "materials.Al.timestep_fs" in res.stderr + res.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_smoke_workflow_end_to_end(tmp_path):
+    shutil.copy(ROOT / "tests/smoke_config.yaml", tmp_path / "config.yaml")
+    t0 = time.time()
+    res = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(tmp_path),
+                          "--configfile", "config.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    wall = time.time() - t0
+    assert res.returncode == 0, res.stderr[-6000:]
+    print(f"smoke workflow wall time: {wall:.0f} s")
+    assert wall < 300, f"smoke workflow took {wall:.0f} s (budget 5 min)"
+
+    metrics = json.loads((tmp_path / "results/report/metrics.json").read_text())
+    for model in ("msgnn", "mlp", "svr"):
+        for target in ("growth_rate", "nucleation_density", "lambda"):
+            rmse = metrics["models"][model]["rmse"][target]
+            assert 0 <= rmse < 50, (model, target, rmse)
+    kin = json.loads((tmp_path / "results/md/Al/kinetics.json").read_text())
+    by_T = {round(p["temperature_K"]): p["velocity_m_per_s"] for p in kin["velocities"]}
+    assert by_T[800] > 0 > by_T[960], by_T   # grows below Tm, melts above
+    # every rule left a provenance record naming its inputs with checksums
+    records = list((tmp_path / "results/provenance").rglob("*.json"))
+    assert {json.loads(p.read_text())["rule"] for p in records} >= {"report"}
+
+    # a second run has nothing to do
+    res = subprocess.run([*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile", "config.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+    res = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", "config.yaml",
+                          "--report", "results/report/report.html"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (tmp_path / "results/report/report.html").stat().st_size > 10_000
