@@ -1,0 +1,49 @@
+import json
+
+import pandas as pd
+import pytest
+
+from msgnn import report
+
+
+def _metrics(rmse):
+    return {"rmse": dict(zip(report.TARGETS, rmse)), "ci95": {t: [0.1, 0.3] for t in report.TARGETS}}
+
+
+def test_improvement_is_against_the_better_baseline():
+    models = {"msgnn": _metrics([0.8, 0.8, 0.8]), "mlp": _metrics([1.0, 2.0, 1.0]), "svr": _metrics([2.0, 1.0, 1.0])}
+    assert report.improvement_percent(models) == pytest.approx(20.0)
+    assert report.improvement_percent({"msgnn": _metrics([1, 1, 1])}) is None
+
+
+def test_build_writes_metrics_table_and_figures(tmp_path):
+    train, tune, out = tmp_path / "train", tmp_path / "tune", tmp_path / "report"
+    for i, name in enumerate(["msgnn", "msgnn_tuned", "mlp", "svr", "mean"]):
+        (train / name).mkdir(parents=True)
+        (train / name / "metrics.json").write_text(json.dumps(_metrics([0.5 + i, 0.6 + i, 0.7 + i])))
+        pd.DataFrame({"condition": ["Al/800"] * 3, "target": report.TARGETS,
+                      "true": [1.0, 2.0, 3.0], "predicted": [1.1, 2.2, 2.9]}).to_csv(train / name / "predictions.csv")
+    tune.mkdir()
+    pd.DataFrame({"trial": [0, 1, 2], "value": [1.0, 0.5, 0.7]}).to_csv(tune / "history.csv")
+    (tune / "best_params.json").write_text(json.dumps({"lr": 0.01}))
+    kin = tmp_path / "kinetics.json"
+    kin.write_text(json.dumps({"material": "Al", "reference_melting_point_K": 926,
+                               "velocities": [{"temperature_K": 800, "velocity_m_per_s": 30, "stderr_m_per_s": 2}],
+                               "orientations": {"100": {"mu_m_per_s_per_K": 0.3, "ci95": [0.2, 0.4]}}}))
+    melt = tmp_path / "melting.json"
+    melt.write_text(json.dumps({"material": "Al", "potential": "Al_mm.eam.fs", "melting_point_K": 930.0,
+                                "uncertainty_K": 5.0, "published_K": 926}))
+    acc = tmp_path / "acc.json"
+    acc.write_text(json.dumps({"default_noise": {"boundary_f1": 0.93}, "by_noise": []}))
+    rec = tmp_path / "rec.json"
+    rec.write_text(json.dumps({"default_noise": {"growth_rate_error": 0.01}, "by_noise": []}))
+    metrics = report.build(train_dir=train, tune_dir=tune, kinetics_files=[kin], melting_files=[melt],
+                           accuracy_file=acc, recovery_file=rec, out_dir=out)
+    # "msgnn" in the report is the tuned model (msgnn_tuned folder, the second written above)
+    assert metrics["models"]["msgnn"]["rmse"]["growth_rate"] == pytest.approx(1.5)
+    assert metrics["models"]["msgnn_default"]["rmse"]["growth_rate"] == pytest.approx(0.5)
+    text = (out / "report.md").read_text()
+    assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text
+    assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
+    for png in ("parity.png", "velocity.png", "optimisation_history.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
