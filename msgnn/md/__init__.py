@@ -1,0 +1,8 @@
+"""MD stage: crystal–liquid slab simulations with LAMMPS and their kinetics.
+
+- `lammps_env`: starting LAMMPS from Python (libmpi preload), potentials.
+- `structure`: lattices and the solid/liquid classification computes.
+- `slab`: one condition's simulation -> run.json + snapshots.npz.
+- `fit`: interface velocity and kinetic-coefficient fits (pure numpy/scipy).
+- `analysis`: per-material kinetics.json / melting_point.json / v(T) plot.
+"""

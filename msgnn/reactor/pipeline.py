@@ -1,0 +1,130 @@
+"""One call per workflow rule: generate (or copy) a raw log, and analyse a raw log."""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msgnn.io import atomic_path, read_json, write_json
+from msgnn.provenance import sha256
+from msgnn.reactor.clean import CleanOptions, clean_table
+from msgnn.reactor.fit import fit_msmpr, plot_fit, temperature_drift
+from msgnn.reactor.generate import generate_log, msmpr_truth, read_run
+from msgnn.reactor.schema import read_table
+
+log = logging.getLogger(__name__)
+GENERATOR_KEYS = ("duration_s", "sample_interval_s", "noise", "faults", "size_bins",
+                  "max_size_factor", "startup_time_fraction", "reactor_volume_m3",
+                  "temperature_noise_K")
+
+
+def synthetic_log(run: dict, *, temperature_K: float, melting_point_K: float, reactor: dict,
+                  nucleation: dict, seed: int, noise: float | None = None,
+                  faults: dict | None = None):
+    """(raw table, generator info) for one condition from its MD run record and the config."""
+    truth = msmpr_truth(run, temperature_K=temperature_K, melting_point_K=melting_point_K,
+                        growth_scale=reactor.get("growth_scale", 1e-9),
+                        residence_time_s=reactor.get("residence_time_s", 1800.0),
+                        nucleation=nucleation)
+    kw = {k: reactor[k] for k in GENERATOR_KEYS if k in reactor}
+    if noise is not None:
+        kw["noise"] = noise
+    if faults is not None:
+        kw["faults"] = faults
+    return generate_log(truth, seed=seed, **kw)
+
+
+def write_raw_csv(table: pd.DataFrame, path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.7g")
+
+
+def generate_condition(run_json, out_csv, out_info, *, material: str, temperature_K: int,
+                       melting_point_K: float, reactor: dict, nucleation: dict, seed: int) -> dict:
+    """Write a synthetic raw log (labelled synthetic) and the generator's truth for one condition."""
+    run = read_run(run_json)
+    table, info = synthetic_log(run, temperature_K=temperature_K, melting_point_K=melting_point_K,
+                                reactor=reactor, nucleation=nucleation, seed=seed)
+    info.update({"material": material, "temperature_K": int(temperature_K),
+                 "run_json": str(run_json)})
+    write_raw_csv(table, out_csv)
+    write_json(out_info, info)
+    log.info("%s T=%s K: synthetic log, %d rows, G=%.3g m/s, B0=%.3g /m3/s", material,
+             temperature_K, len(table), info["truth"]["growth_rate_m_per_s"],
+             info["truth"]["nucleation_rate_per_m3_s"])
+    return info
+
+
+def copy_real_log(src, out_csv, out_info, *, material: str, temperature_K: int) -> None:
+    """Copy a real log byte for byte (the source is never modified) and say where it came from."""
+    src = Path(src)
+    if not src.is_file():
+        from msgnn.errors import InputFileError
+        raise InputFileError(src, "real reactor log named in config reactor.real_logs not found")
+    with atomic_path(out_csv) as tmp:
+        shutil.copyfile(src, tmp)
+    write_json(out_info, {"synthetic": False, "material": material,
+                          "temperature_K": int(temperature_K), "source": str(src),
+                          "source_sha256": sha256(src)})
+
+
+def analyse(path, *, options: CleanOptions | None = None):
+    """Read, validate, clean and fit one log: (clean, report, summary, fit, meta)."""
+    table, meta = read_table(path)
+    clean, report, summary = clean_table(table, meta, path=path, options=options)
+    fit = fit_msmpr(clean, path=path)
+    return clean, report, summary, fit, meta
+
+
+def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics, out_plot,
+                      material: str, temperature_K: int) -> dict:
+    """Clean and fit one condition's raw log; write clean.csv, cleaning_report.csv,
+    kinetics.json (CONTRACTS.md keys and more) and the fit plot."""
+    info = read_json(info_json) if info_json else {}
+    clean, report, summary, fit, meta = analyse(raw_csv)
+    synthetic = bool(meta["synthetic"] or info.get("synthetic", False))
+    clean = clean.assign(synthetic=synthetic)
+    report = report.assign(synthetic=synthetic)
+    with atomic_path(out_clean) as tmp:
+        clean.to_csv(tmp, index=False, float_format="%.9g")
+    with atomic_path(out_report) as tmp:
+        report.to_csv(tmp, index=False, float_format="%.9g")
+    truth = info.get("truth") if synthetic else None
+    kin = {
+        "material": material, "temperature_K": int(temperature_K), "synthetic": synthetic,
+        "source": info.get("source", "synthetic MSMPR generator" if synthetic else str(raw_csv)),
+        **{k: fit[k] for k in ("growth_rate_m_per_s", "growth_rate_ci95",
+                               "nucleation_rate_per_m3_s", "nucleation_rate_ci95",
+                               "residence_time_s", "dominant_size_m")},
+        "n_rows_raw": summary["n_rows_raw"], "n_rows_clean": summary["n_rows_clean"],
+        "fit": {k: v for k, v in fit.items() if k not in ("growth_rate_ci95",
+                                                          "nucleation_rate_ci95")},
+        "steady_state": {k: summary[k] for k in ("steady_state_start_s", "steady_state_end_s",
+                                                  "n_timestamps_steady", "trend_ln_n0",
+                                                  "trend_slope_relative")},
+        "gaps_s": summary["gaps_s"],
+        "cleaning_counts": summary["cleaning_counts"],
+        "unit_conversions": meta["conversions"],
+        "ignored_columns": meta["ignored_columns"],
+        **temperature_drift(clean),
+        "raw_sha256": sha256(raw_csv),
+    }
+    if truth:
+        kin["generator"] = {
+            "growth_rate_m_per_s": truth["growth_rate_m_per_s"],
+            "nucleation_rate_per_m3_s": truth["nucleation_rate_per_m3_s"],
+            "growth_rate_relative_error": fit["growth_rate_m_per_s"] / truth["growth_rate_m_per_s"] - 1,
+            "nucleation_rate_relative_error":
+                fit["nucleation_rate_per_m3_s"] / truth["nucleation_rate_per_m3_s"] - 1,
+            "noise": info.get("noise"), "fault_counts": info.get("fault_counts")}
+    write_json(out_kinetics, kin)
+    plot_fit(clean, fit, summary, out_plot, title=f"{material} at {temperature_K} K",
+             truth=truth, synthetic=synthetic)
+    log.info("%s T=%s K: G=%.4g m/s %s, B0=%.4g /m3/s %s, %d of %d rows used", material,
+             temperature_K, fit["growth_rate_m_per_s"], np.round(fit["growth_rate_ci95"], 15),
+             fit["nucleation_rate_per_m3_s"], fit["nucleation_rate_ci95"], fit["n_points_fit"],
+             summary["n_rows_raw"])
+    return kin

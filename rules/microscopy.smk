@@ -1,0 +1,76 @@
+# Microscopy: per growth condition, real micrographs (config microscopy.real_images) or synthetic
+# JMAK micrographs simulated from the MD kinetics -> grain segmentation -> facet graphs and
+# measurements; plus a segmentation-accuracy study on synthetic images with known labels.
+from msgnn.config import condition_seed
+
+
+def microscopy_real_images(wildcards):
+    return config["microscopy"]["real_images"].get(f"{wildcards.material}/{wildcards.temperature}", [])
+
+
+def microscopy_inputs(wildcards):
+    real = microscopy_real_images(wildcards)
+    if real:
+        return {"real": real}
+    return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
+
+
+rule microscopy_condition:
+    input:
+        unpack(microscopy_inputs),
+    output:
+        images=directory("results/microscopy/{material}/T{temperature}/images"),
+        facets="results/microscopy/{material}/T{temperature}/facets.pt",
+        measurements="results/microscopy/{material}/T{temperature}/measurements.json",
+        figure=report(
+            "results/microscopy/{material}/T{temperature}/segmentation.png",
+            category="Microscopy",
+            subcategory="{material}",
+        ),
+    params:
+        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items() if k != "real_images"},
+        real_images=microscopy_real_images,
+        nucleation=config["nucleation"],
+        melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
+        seed=lambda wc: condition_seed(config, "microscopy", wc.material, wc.temperature),
+    log:
+        "results/logs/microscopy/{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/microscopy/{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/microscopy.yaml"
+    script:
+        "../workflow_scripts/microscopy_condition.py"
+
+
+rule microscopy_accuracy:
+    output:
+        accuracy="results/microscopy/segmentation_accuracy.json",
+        figure=report(
+            "results/microscopy/segmentation_accuracy.png",
+            category="Microscopy",
+        ),
+    params:
+        noise_levels=config["microscopy"]["accuracy_noise_levels"],
+        default_noise=config["microscopy"]["noise"],
+        image_px=config["microscopy"]["image_px"],
+        grains_per_image=config["microscopy"]["grains_per_image"],
+        n_images=config["microscopy"]["accuracy_images"],
+        blur_px=config["microscopy"]["blur_px"],
+        seed=condition_seed(config, "microscopy_accuracy"),
+    log:
+        "results/logs/microscopy/accuracy.log",
+    benchmark:
+        "results/benchmarks/microscopy/accuracy.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/microscopy.yaml"
+    script:
+        "../workflow_scripts/microscopy_accuracy.py"

@@ -1,0 +1,108 @@
+# Reactor: per growth condition, a continuous-crystallizer (MSMPR) log, real (config
+# reactor.real_logs {"Al/900": path}, copied unchanged) or synthetic (population balance driven
+# by the MD growth velocity and classical nucleation, with logger faults) -> validation, unit
+# normalisation and cleaning with a report of every change -> steady-state fit of G and B0.
+# Plus a recovery study: G and B0 recovered from generated faulty logs vs the generator's truth.
+from msgnn.config import condition_seed
+
+REACTOR_GENERATOR_KEYS = ["residence_time_s", "duration_s", "sample_interval_s", "growth_scale",
+                          "noise", "size_bins", "max_size_factor", "startup_time_fraction",
+                          "reactor_volume_m3", "temperature_noise_K", "faults"]
+
+
+def reactor_real_log(wildcards):
+    return config["reactor"]["real_logs"].get(f"{wildcards.material}/{wildcards.temperature}", "")
+
+
+def reactor_log_inputs(wildcards):
+    real = reactor_real_log(wildcards)
+    if real:
+        return {"real": real}
+    return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
+
+
+rule reactor_log:
+    input:
+        unpack(reactor_log_inputs),
+    output:
+        raw="results/reactor/{material}/T{temperature}/raw.csv",
+        info="results/reactor/{material}/T{temperature}/log_info.json",
+    params:
+        real=reactor_real_log,
+        reactor=lambda wc: {k: config["reactor"][k] for k in REACTOR_GENERATOR_KEYS},
+        nucleation=config["nucleation"],
+        melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
+        seed=lambda wc: condition_seed(config, "reactor", wc.material, wc.temperature),
+    log:
+        "results/logs/reactor/log_{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/reactor/log_{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/reactor.yaml"
+    script:
+        "../workflow_scripts/reactor_log.py"
+
+
+rule reactor_kinetics:
+    input:
+        raw="results/reactor/{material}/T{temperature}/raw.csv",
+        info="results/reactor/{material}/T{temperature}/log_info.json",
+    output:
+        clean="results/reactor/{material}/T{temperature}/clean.csv",
+        report="results/reactor/{material}/T{temperature}/cleaning_report.csv",
+        kinetics="results/reactor/{material}/T{temperature}/kinetics.json",
+        figure=report(
+            "results/reactor/{material}/T{temperature}/fit.png",
+            category="Reactor",
+            subcategory="{material}",
+        ),
+    log:
+        "results/logs/reactor/kinetics_{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/reactor/kinetics_{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/reactor.yaml"
+    script:
+        "../workflow_scripts/reactor_kinetics.py"
+
+
+rule reactor_recovery:
+    input:
+        runs=expand_conditions("results/md/{material}/T{temperature}/run.json", GROWTH),
+    output:
+        recovery="results/reactor/recovery.json",
+    params:
+        conditions=[[m, t] for m, t in GROWTH],
+        materials={m: {"reference_melting_point_K": config["materials"][m]["reference_melting_point_K"]}
+                   for m in MATERIALS},
+        reactor=lambda wc: {k: config["reactor"][k] for k in REACTOR_GENERATOR_KEYS},
+        nucleation=config["nucleation"],
+        noise_levels=config["reactor"]["recovery_noise_levels"],
+        max_conditions=config["reactor"]["recovery_max_conditions"],
+        seeds=[condition_seed(config, "reactor_recovery", m, t) for m, t in GROWTH],
+    log:
+        "results/logs/reactor/recovery.log",
+    benchmark:
+        "results/benchmarks/reactor/recovery.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/reactor.yaml"
+    script:
+        "../workflow_scripts/reactor_recovery.py"
+
+
+rule reactor_all:
+    input:
+        expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
+        "results/reactor/recovery.json",

@@ -1,0 +1,62 @@
+# Training: every model on the same grouped splits; RMSE per target (log10) with 95 % CI over folds.
+# results/train/{msgnn,mlp,svr,mean}: config hyperparameters; results/train/{msgnn,mlp,svr}_tuned:
+# per-outer-split hyperparameters from the Optuna studies (rules/tune.smk).
+
+
+def tuned_params_file(wildcards):
+    if wildcards.base == "msgnn":
+        return "results/tune/best_params.json"
+    return f"results/tune/{wildcards.base}/best_params.json"
+
+
+rule train:
+    input:
+        samples="results/dataset/samples.pt",
+        splits="results/dataset/splits.json",
+    output:
+        metrics="results/train/{model}/metrics.json",
+        predictions="results/train/{model}/predictions.csv",
+    wildcard_constraints:
+        model="msgnn|mlp|svr|mean",
+    params:
+        train=config["train"],
+        seed=config["seed"],
+    log:
+        "results/logs/train/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/train.py"
+
+
+rule train_tuned:
+    input:
+        samples="results/dataset/samples.pt",
+        splits="results/dataset/splits.json",
+        best_params=tuned_params_file,
+    output:
+        metrics="results/train/{base}_tuned/metrics.json",
+        predictions="results/train/{base}_tuned/predictions.csv",
+    wildcard_constraints:
+        base="msgnn|mlp|svr",
+    params:
+        train=config["train"],
+        seed=config["seed"],
+    log:
+        "results/logs/train/{base}_tuned.log",
+    benchmark:
+        "results/benchmarks/train/{base}_tuned.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/train.py"

@@ -1,0 +1,181 @@
+"""Microscopy stage: JMAK physics, segmentation accuracy, physical units, file ingest errors."""
+import json
+import math
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from msgnn.errors import InputFileError
+from msgnn.io import write_json
+from msgnn.microscopy.accuracy import boundary_f1
+from msgnn.microscopy.facets import facet_graph, grain_statistics
+from msgnn.microscopy.io import read_micrograph, write_micrograph
+from msgnn.microscopy.pipeline import (_nondim_pixel, accuracy_study, kinetics_from_run,
+                                       process_condition, synthetic_image)
+from msgnn.microscopy.segment import segment_grains
+from msgnn.microscopy.simulate import (avrami_fraction, final_grain_density_per_m2,
+                                       pixel_size_for_grains, simulate_jmak)
+
+NUC = dict(turnbull_alpha=0.45, contact_angle_deg=25.0, prefactor_per_m3_s=1e30, film_thickness_m=1e-7)
+MIC = dict(images_per_condition=1, image_px=96, grains_per_image=25, noise=0.05, blur_px=1.0)
+
+
+def test_jmak_fraction_follows_avrami():
+    J, G = 3e19, 0.7   # m^-2 s^-1, m/s
+    px = pixel_size_for_grains(J, G, 200, 400)
+    m = simulate_jmak(J, G, (200, 200), px, np.random.default_rng(1))
+    tau = m.meta["time_scale_s"]
+    t = np.linspace(0.2, 2.2, 11) * tau
+    measured = m.transformed_fraction(t)
+    expected = avrami_fraction(t, J, G)
+    assert np.max(np.abs(measured - expected)) < 0.04
+    # a wrong exponent (t^2 growth law) would be far off at intermediate times
+    wrong = 1 - np.exp(-(math.pi / 3) * J * G ** 2 * t ** 2 * tau)
+    assert np.max(np.abs(measured - wrong)) > 0.1
+    assert m.n_discarded > 0   # nuclei landing in transformed area were discarded
+
+
+def test_final_grain_density_matches_johnson_mehl():
+    J, G = 1e20, 2.0
+    px = pixel_size_for_grains(J, G, 160, 150)
+    dens = [grain_statistics(simulate_jmak(J, G, (160, 160), px, np.random.default_rng(s)).labels, px)
+            ["nucleation_density_per_m2"] for s in range(3)]
+    assert np.mean(dens) == pytest.approx(final_grain_density_per_m2(J, G), rel=0.1)
+
+
+def test_segmentation_recovers_known_grains():
+    m, img = synthetic_image(192, 80, 0.03, 1.0, np.random.default_rng(3))
+    labels, _ = segment_grains(img)
+    assert boundary_f1(labels, m.labels)["f1"] > 0.95
+    sp, st = grain_statistics(labels, 1.0), grain_statistics(m.labels, 1.0)
+    assert sp["n_grains"] == pytest.approx(st["n_grains"], rel=0.15)
+    assert sp["mean_grain_size_m"] == pytest.approx(st["mean_grain_size_m"], rel=0.15)
+
+
+def test_boundary_f1_tolerance():
+    truth = np.zeros((60, 60), int) + 1
+    truth[:, 30:] = 2
+    assert boundary_f1(truth, truth)["f1"] == 1.0
+    near, far = np.ones_like(truth), np.ones_like(truth)
+    near[:, 32:] = 2     # 2 px off: inside the tolerance
+    far[:, 40:] = 2      # 10 px off: a miss
+    assert boundary_f1(near, truth)["f1"] == 1.0
+    assert boundary_f1(far, truth)["f1"] == 0.0
+
+
+def test_physical_units_scale_with_pixel_size():
+    m, img = synthetic_image(96, 25, 0.0, 1.0, np.random.default_rng(0))
+    g1, g2 = facet_graph(m.labels, img, 1e-8), facet_graph(m.labels, img, 3e-8)
+    names = g1["feature_names"]["facet"]
+    x1, x2 = g1["facet_x"].double(), g2["facet_x"].double()
+    for name, power in [("area_m2", 2), ("equivalent_diameter_m", 1), ("perimeter_m", 1),
+                        ("orientation_rad", 0), ("eccentricity", 0)]:
+        i = names.index(name)
+        assert torch.allclose(x2[:, i], x1[:, i] * 3 ** power, rtol=1e-5)
+    assert torch.allclose(g2["facet_edge_attr"][:, 0], g1["facet_edge_attr"][:, 0] * 3, rtol=1e-5)
+    # total area of the facets is the field area
+    assert float(x1[:, names.index("area_m2")].sum()) == pytest.approx(96 * 96 * 1e-16, rel=1e-5)
+    s1, s2 = grain_statistics(m.labels, 1e-8), grain_statistics(m.labels, 3e-8)
+    assert s2["nucleation_density_per_m2"] == pytest.approx(s1["nucleation_density_per_m2"] / 9)
+    assert s2["mean_grain_size_m"] == pytest.approx(s1["mean_grain_size_m"] * 3)
+    # graph is undirected and indexes existing nodes
+    ei = g1["facet_edge_index"]
+    assert ei.shape[0] == 2 and int(ei.max()) < x1.shape[0]
+    assert set(map(tuple, ei.T.tolist())) == set(map(tuple, ei.flip(0).T.tolist()))
+
+
+def test_tiff_roundtrip_keeps_calibration(tmp_path):
+    img = np.random.default_rng(0).random((32, 40)).astype(np.float32)
+    write_micrograph(tmp_path / "a.tif", img, 2.5e-9)
+    data, px = read_micrograph(tmp_path / "a.tif")
+    assert px == pytest.approx(2.5e-9, rel=1e-6)
+    assert np.allclose(data, img)
+
+
+@pytest.mark.parametrize("kind", ["corrupt", "truncated", "nan", "stack", "uncalibrated", "constant"])
+def test_bad_micrographs_raise_input_file_error(tmp_path, kind):
+    path = tmp_path / f"{kind}.tif"
+    img = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    if kind == "corrupt":
+        path.write_bytes(b"II*\x00" + bytes(range(256)) * 4)
+    elif kind == "truncated":
+        write_micrograph(path, img, 1e-9)
+        path.write_bytes(path.read_bytes()[:300])
+    elif kind == "nan":
+        img[5:7, 10] = np.nan
+        write_micrograph(path, img, 1e-9)
+    elif kind == "stack":
+        tifffile.imwrite(path, np.stack([img, img, img]), photometric="minisblack")
+    elif kind == "uncalibrated":
+        tifffile.imwrite(path, img)
+    elif kind == "constant":
+        write_micrograph(path, np.ones((32, 32), np.float32), 1e-9)
+    with pytest.raises(InputFileError) as err:
+        read_micrograph(path)
+    assert str(path) in str(err.value)
+    if kind == "nan":
+        assert "rows 5-6" in str(err.value)
+
+
+def test_png_needs_config_calibration(tmp_path):
+    from skimage import io as skio
+    path = tmp_path / "a.png"
+    skio.imsave(path, (np.random.default_rng(0).random((32, 32)) * 255).astype(np.uint8))
+    with pytest.raises(InputFileError, match="calibration"):
+        read_micrograph(path)
+    assert read_micrograph(path, pixel_size_m=1e-9)[1] == 1e-9
+
+
+def test_bad_run_json(tmp_path):
+    write_json(tmp_path / "run.json", {"velocity_m_per_s": 1.0, "latent_heat_eV_per_atom": None,
+                                       "atomic_volume_m3": 1.6e-29})
+    with pytest.raises(InputFileError, match="latent_heat_eV_per_atom"):
+        kinetics_from_run(tmp_path / "run.json", 870, 926, NUC)
+
+
+def _run(tmp_path, **kw):
+    out = {k: tmp_path / n for k, n in [("out_images", "images"), ("out_facets", "facets.pt"),
+                                        ("out_measurements", "m.json"), ("out_figure", "fig.png")]}
+    return process_condition(material="Al", temperature_K=870, microscopy=MIC, nucleation=NUC,
+                             melting_point_K=926, seed=5, **out, **kw), out
+
+
+def test_synthetic_condition_end_to_end(tmp_path):
+    write_json(tmp_path / "run.json", {"velocity_m_per_s": 1.2, "latent_heat_eV_per_atom": 0.11,
+                                       "atomic_volume_m3": 1.66e-29})
+    res, out = _run(tmp_path, run_json=tmp_path / "run.json")
+    m = json.loads(out["out_measurements"].read_text())
+    assert m["synthetic"] is True and m["temperature_K"] == 870
+    ell = m["length_scale_m"]
+    assert ell == pytest.approx((1.2 / m["areal_nucleation_rate_per_m2_s"]) ** (1 / 3))
+    assert m["pixel_size_m"] == pytest.approx(_nondim_pixel(96, 25) * ell)
+    assert m["nucleation_density_per_m2"] == pytest.approx(m["expected_nucleation_density_per_m2"], rel=0.5)
+    graphs = torch.load(out["out_facets"], weights_only=False)
+    assert len(graphs) == 1 and graphs[0]["facet_x"].dtype == torch.float32
+    assert graphs[0]["facet_edge_index"].dtype == torch.long
+    assert (out["out_images"] / "image_00_truth_labels.tif").exists()
+    assert out["out_figure"].stat().st_size > 1000
+    # seeds make the run reproducible
+    res2, _ = _run(tmp_path / "again", run_json=tmp_path / "run.json")
+    assert res2["n_grains"] == res["n_grains"]
+
+
+def test_real_images_are_ingested_not_simulated(tmp_path):
+    m, img = synthetic_image(96, 25, 0.03, 1.0, np.random.default_rng(2))
+    write_micrograph(tmp_path / "real.tif", img, 4e-9)
+    res, out = _run(tmp_path, real_images=[str(tmp_path / "real.tif")])
+    assert res["synthetic"] is False and res["pixel_size_m"] == pytest.approx(4e-9)
+    assert res["nucleation_density_per_m2"] == pytest.approx(
+        grain_statistics(m.labels, 4e-9)["nucleation_density_per_m2"], rel=0.3)
+
+
+def test_accuracy_study_keys(tmp_path):
+    res = accuracy_study(noise_levels=[0.02, 0.3], default_noise=0.05, image_px=96, grains_per_image=25,
+                         n_images=1, blur_px=1.0, seed=1, out_json=tmp_path / "a.json")
+    assert [r["noise"] for r in res["by_noise"]] == [0.02, 0.05, 0.3]
+    for key in ("noise", "boundary_f1", "grain_count_error", "mean_size_error"):
+        assert key in res["default_noise"]
+    # more noise, worse boundaries
+    assert res["by_noise"][0]["boundary_f1"] > res["by_noise"][-1]["boundary_f1"]

@@ -1,0 +1,17 @@
+from msgnn.reactor.pipeline import copy_real_log, generate_condition
+from msgnn.workflow import run_script
+
+
+def main(sm):
+    material, temperature = sm.wildcards.material, int(sm.wildcards.temperature)
+    if sm.params.real:
+        copy_real_log(sm.input.real, sm.output.raw, sm.output.info, material=material,
+                      temperature_K=temperature)
+    else:
+        generate_condition(sm.input.run, sm.output.raw, sm.output.info, material=material,
+                           temperature_K=temperature, melting_point_K=sm.params.melting_point_K,
+                           reactor=dict(sm.params.reactor), nucleation=dict(sm.params.nucleation),
+                           seed=sm.params.seed)
+
+
+run_script(snakemake, main)  # noqa: F821

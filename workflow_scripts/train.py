@@ -1,0 +1,12 @@
+from msgnn.train import run_training
+from msgnn.workflow import run_script
+
+
+def main(sm):
+    model = sm.wildcards.get("model") or f"{sm.wildcards.base}_tuned"
+    run_training(sm.input.samples, sm.input.splits, sm.output.metrics, sm.output.predictions,
+                 model=model, train_cfg=dict(sm.params.train), seed=int(sm.params.seed),
+                 best_params_path=sm.input.get("best_params"), threads=sm.threads)
+
+
+run_script(snakemake, main)  # noqa: F821
