@@ -19,7 +19,7 @@ with micrograph ``i % n_images``. Each sample is a :class:`torch_geometric.data.
   log10 B0_reactor [1/(m^3 s)], log10 residence_time [s]]`` with Tm the material's reference
   melting point from the config; ``y`` (1, 3): the targets (log10) ``[growth_rate [m/s],
   nucleation_density [1/m^2], lambda [m]]``; ``condition`` ("Al/T870"), ``material``,
-  ``temperature_K``, ``condition_index``, ``snapshot``, ``image``, ``synthetic``.
+  ``temperature_K``, ``condition_index``, ``snapshot_index``, ``image_index``, ``synthetic``.
 
 Features are stored raw; standardisation uses training statistics only and happens per fold in
 :mod:`msgnn.train`. Splits are grouped by condition: GroupKFold (``train.folds``) and
@@ -276,8 +276,8 @@ def build_samples(inputs: list[ConditionInputs]) -> tuple[list[HeteroData], pd.D
             s.material = ci.material
             s.temperature_K = int(ci.temperature_K)
             s.condition_index = ci_idx
-            s.snapshot = k % n_s
-            s.image = k % n_i
+            s.snapshot_index = k % n_s
+            s.image_index = k % n_i
             s.synthetic = c["synthetic"]
             samples.append(s)
         rows.append(dict(condition=ci.name, material=ci.material, temperature_K=int(ci.temperature_K),

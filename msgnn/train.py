@@ -213,12 +213,13 @@ def rmse_by_target(df: pd.DataFrame) -> dict:
 
 
 def mean_ci95(values) -> tuple[float, list | None]:
+    """Mean and 95 % Student-t interval over folds (lower end clipped at 0); None for one fold."""
     v = np.asarray(values, dtype=float)
     m = float(v.mean())
     if len(v) < 2:
         return m, None
     half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
-    return m, [m - half, m + half]
+    return m, [max(0.0, m - half), m + half]  # an RMSE is >= 0
 
 
 def _summary(fold_rmses: list[dict]) -> dict:

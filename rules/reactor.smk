@@ -101,8 +101,3 @@ rule reactor_recovery:
     script:
         "../workflow_scripts/reactor_recovery.py"
 
-
-rule reactor_all:
-    input:
-        expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
-        "results/reactor/recovery.json",

@@ -57,32 +57,49 @@ def _check_finite(lmp: Lammps, what: str) -> float:
     return pe
 
 
-def measure_lattice_constant(material: dict, temperature_K: float, seed: int, steps: int = 1000,
-                             orientation: str = "100") -> float:
-    """Lattice constant at T from a short NPT run of a small periodic perfect crystal (Å)."""
+def measure_densities(material: dict, temperature_K: float, seed: int, steps: int = 1000,
+                      melt_temperature_K: float | None = None) -> tuple[float, float | None]:
+    """(lattice constant of the crystal at T in Å, liquid volume per atom at T in Å^3) from two
+    short NPT runs of a small periodic box: the perfect crystal, then the same box melted and
+    brought back to T. With steps = 0: (config lattice constant, None)."""
     potential = resolve_potential(material["potential"])
     a0 = float(material["lattice_constant_A"])
     if steps <= 0:
-        return a0
+        return a0, None
     n = {"diamond": 3, "fcc": 4, "bcc": 5}[material["lattice"]]
-    with Lammps(_suffix(material["pair_style"]), context=f"{material['element']} NPT crystal at {temperature_K} K") as lmp:
+    T = float(temperature_K)
+    t_melt = melt_temperature_K or 1.6 * float(material["reference_melting_point_K"])
+    half = max((steps // 2) // 10 * 10, 10)
+    with Lammps(_suffix(material["pair_style"]), context=f"{material['element']} NPT crystal/liquid at {T:g} K") as lmp:
         lmp("units metal"); lmp("atom_style atomic"); lmp("boundary p p p")
         lmp(f"lattice {material['lattice']} {a0}")
         lmp(f"region box block 0 {n} 0 {n} 0 {n}")
         lmp("create_box 1 box"); lmp("create_atoms 1 box")
         _setup_potential(lmp, material, potential)
         lmp(f"timestep {material.get('timestep_fs', 2.0) / 1000:.6f}")
-        lmp(f"velocity all create {2 * temperature_K} {seed} mom yes rot yes dist gaussian")
-        lmp(f"fix npt all npt temp {temperature_K} {temperature_K} 0.1 iso 0 0 1.0")
         lmp("thermo 0")
-        half = max((steps // 2) // 10 * 10, 10)
+        lmp(f"velocity all create {2 * T} {seed} mom yes rot yes dist gaussian")
+        lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
         lmp(f"run {max(steps - half, 0)}")
         lmp("variable lx_now equal lx")
+        lmp("variable vol_now equal vol/atoms")
         lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now")
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT crystal run")
-        lx = lmp.lmp.extract_fix("avg", 0, 0)
-    return float(lx) / n
+        a_T = float(lmp.lmp.extract_fix("avg", 0, 0)) / n
+        lmp("unfix avg"); lmp("unfix npt")
+        lmp(f"displace_atoms all random {0.1 * a0:.4f} {0.1 * a0:.4f} {0.1 * a0:.4f} {seed} units box")
+        lmp(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
+        lmp(f"fix npt all npt temp {t_melt:.2f} {t_melt:.2f} 0.1 iso 0 0 1.0")
+        lmp(f"run {half}")
+        lmp("unfix npt")
+        lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
+        lmp(f"run {half}")
+        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_vol_now")
+        lmp(f"run {half}")
+        _check_finite(lmp, "the NPT liquid run")
+        v_liq = float(lmp.lmp.extract_fix("avg", 0, 0))
+    return a_T, v_liq
 
 
 def _per_atom(lmp: Lammps, ids_order: np.ndarray, name: str, array: bool = False):
@@ -111,7 +128,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     seed = int(seed) % 900_000_000 + 1
     context = f"{material_name} at {temperature_K} K (potential {potential})"
 
-    a_T = measure_lattice_constant(material, T, seed, md["expansion_steps"])
+    a_T, v_liquid = measure_densities(material, T, seed, md["expansion_steps"], t_melt)
     if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
         raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                               f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
@@ -146,7 +163,13 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         c("fix integ liquid nve/limit 0.1")
         c(f"run {md['melt_steps']}")
         _check_finite(c, "melting")
-        # 2) bring the liquid to T (fixed volume; the z barostat relaxes it during the transient)
+        # 1b) give the liquid its own density at T: stretch the box along z, remapping only the
+        #     liquid atoms (the crystal keeps its positions); small gaps/overlaps at the faces
+        #     close during the next stage
+        if v_liquid is not None:
+            f = v_liquid * n_density                     # liquid / crystal volume per atom
+            c(f"change_box liquid z scale {(1 + f) / 2:.6f} remap units box")
+        # 2) bring the liquid to T (fixed volume)
         c.comment("bring the liquid to T; crystal still fixed")
         c("unfix lang")
         c(f"fix lang liquid langevin {T:.2f} {T:.2f} 0.1 {seed + 2}")
@@ -189,7 +212,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         snap_at = set(np.unique(np.linspace(0, n_samples, int(md["snapshots"]) + 1)[1:].round().astype(int)))
         if len(snap_at) < int(md["snapshots"]):
             snap_at = set(range(n_samples - int(md["snapshots"]) + 1, n_samples + 1))
-        times, n_solid, t_interface, t_bulk = [], [], [], []
+        times, n_solid, t_interface, t_bulk, box_lz, temps = [], [], [], [], [], []
         snaps = []
         s0 = sample(False)
         times.append(0.0); n_solid.append(int(s0["solid"].sum()))
@@ -202,6 +225,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
             s = sample(full)
             ns = int(s["solid"].sum())
             times.append(k * every * ts_fs / 1000.0); n_solid.append(ns)
+            box_lz.append(float(s["boxhi"][2] - s["boxlo"][2]))
+            temps.append(float(lmp.lmp.get_thermo("temp")))
             Lz = s["boxhi"][2] - s["boxlo"][2]
             zi = fit.interface_positions(s["x"][:, 2], s["solid"], Lz, s["boxlo"][2], n_density, area)
             d = np.min(np.abs((s["x"][:, 2, None] - zi[None, :] + 0.5 * Lz) % Lz - 0.5 * Lz), axis=1)
@@ -215,6 +240,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         wall = time.time() - started
         script = lmp.input_script
         version = lmp.version()
+        lammps_packages = list(lmp.lmp.installed_packages)
     finally:
         lmp.close()
 
@@ -252,11 +278,14 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "latent_heat_eV_per_atom": latent,
         "atomic_volume_m3": 1.0 / n_density * 1e-30,
         "lattice_constant_A": a_T,
+        "liquid_volume_per_atom_A3": v_liquid,
         "interface_area_m2": area * 1e-20,
         "n_atoms": n_atoms,
         "cells": [nx, ny, nz],
         "timestep_fs": ts_fs,
         "lammps_version": version,
+        "lammps_packages": lammps_packages,
+        "python_packages": provenance.package_versions(),
         "potential": material["potential"],
         "potential_path": str(potential),
         "potential_sha256": provenance.sha256(potential),
@@ -264,7 +293,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "input_script": script,
         "wall_time_s": wall,
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
-        "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist()},
+        "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist(),
+                               "box_lz_A": [None] + box_lz, "temperature_K": [None] + temps},
         "interface_temperature_K": t_int,
         "interface_heating_K": (t_int - T) if math.isfinite(t_int) else None,
         "bulk_temperature_K": float(np.nanmean(t_bulk)) if t_bulk else None,
@@ -284,3 +314,14 @@ def write_run(record: dict, snapshots: dict, run_json: str | Path, snapshots_npz
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **snapshots)
     write_json(run_json, record)
+
+
+def simulate(material_name: str, material: dict, md: dict, temperature_K: int, seed: int,
+             run_json: str | Path, snapshots_npz: str | Path) -> dict:
+    """Run one condition and write run.json + snapshots.npz (nothing is written if it fails)."""
+    record, snapshots = run_condition(material_name, material, md, temperature_K, seed)
+    write_run(record, snapshots, run_json, snapshots_npz)
+    log.info("%s T=%s K: v = %.3g ± %.2g m/s, solid fraction %.2f -> %.2f, interface T %.1f K, %.1f s",
+             material_name, temperature_K, record["velocity_m_per_s"], record["stderr_m_per_s"],
+             *record["solid_fraction"], record["interface_temperature_K"], record["wall_time_s"])
+    return record

@@ -76,7 +76,8 @@ def _facet_graph(rng, lam: float, n_facets: int) -> dict:
 
 
 def write_toy_condition(root: str | Path, material: str, temperature_K: int, *, n_snapshots: int = 3,
-                        n_images: int = 2, n_atoms: int = 60, seed: int = 0) -> ConditionInputs:
+                        n_images: int = 2, n_atoms: int = 60, n_facets: int = 12,
+                        seed: int = 0) -> ConditionInputs:
     """Write one toy condition's five input files under ``root`` with the workflow's paths."""
     root = Path(root)
     Tm = MATERIALS[material][0]
@@ -84,7 +85,7 @@ def write_toy_condition(root: str | Path, material: str, temperature_K: int, *, 
     rng = np.random.default_rng([seed, int(temperature_K), sum(map(ord, material))])
     undercool = (Tm - temperature_K) / Tm
     graphs = [_atomic_graph(rng, min(0.95, 0.3 + 3 * undercool), n_atoms, 4) for _ in range(n_snapshots)]
-    facets = [_facet_graph(rng, t["mean_grain_size_m"], 12) for _ in range(n_images)]
+    facets = [_facet_graph(rng, t["mean_grain_size_m"], n_facets) for _ in range(n_images)]
     p = dict(atomic_graphs=root / f"results/graphs/atomic/{material}/T{temperature_K}.pt",
              facets=root / f"results/microscopy/{material}/T{temperature_K}/facets.pt",
              measurements=root / f"results/microscopy/{material}/T{temperature_K}/measurements.json",

@@ -1,0 +1,73 @@
+# MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; snapshots -> atomic graphs.
+from msgnn.config import condition_seed
+
+
+rule md_run:
+    output:
+        run="results/md/{material}/T{temperature}/run.json",
+        snapshots="results/md/{material}/T{temperature}/snapshots.npz",
+    params:
+        material=lambda wc: config["materials"][wc.material],
+        md=config["md"],
+        seed=lambda wc: condition_seed(config, "md", wc.material, wc.temperature),
+    log:
+        "results/logs/md/md_run/{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/md/md_run/{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_run.py"
+
+
+rule md_kinetics:
+    input:
+        runs=lambda wc: expand("results/md/{material}/T{temperature}/run.json",
+                               material=wc.material, temperature=material_temperatures(wc.material)),
+    output:
+        kinetics="results/md/{material}/kinetics.json",
+        melting_point="results/md/{material}/melting_point.json",
+        plot=report("results/md/{material}/velocity_vs_temperature.png", category="MD",
+                    subcategory="{material}", labels={"material": "{material}", "figure": "v(T)"}),
+    params:
+        material=lambda wc: config["materials"][wc.material],
+    log:
+        "results/logs/md/md_kinetics/{material}.log",
+    benchmark:
+        "results/benchmarks/md/md_kinetics/{material}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_kinetics.py"
+
+
+rule atomic_graphs:
+    input:
+        snapshots="results/md/{material}/T{temperature}/snapshots.npz",
+    output:
+        "results/graphs/atomic/{material}/T{temperature}.pt",
+    params:
+        interface_width_A=config["graphs"]["interface_width_A"],
+        cluster_size_A=config["graphs"]["cluster_size_A"],
+        lattice=lambda wc: config["materials"][wc.material]["lattice"],
+    log:
+        "results/logs/md/atomic_graphs/{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/md/atomic_graphs/{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=5,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/atomic_graphs.py"
+

@@ -1,0 +1,286 @@
+"""Reactor stage: MSMPR generator, CSV schema and units, cleaning, steady state, kinetics fit."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msgnn.errors import InputFileError
+from msgnn.kinetics import log10_nucleation_rate
+from msgnn.reactor import units
+from msgnn.reactor.generate import NO_FAULTS, generate_log, msmpr_truth, population_density
+from msgnn.reactor.pipeline import analyse, analyse_condition, generate_condition, write_raw_csv
+
+NUCLEATION = {"turnbull_alpha": 0.45, "contact_angle_deg": 25.0, "prefactor_per_m3_s": 1e30}
+REACTOR = {"residence_time_s": 1800.0, "duration_s": 43200.0, "sample_interval_s": 120.0,
+           "growth_scale": 1e-9, "noise": 0.03}
+
+
+def fake_run(path, velocity=12.0, latent=0.11, volume=1.66e-29):
+    path.write_text(json.dumps({"material": "Al", "temperature_K": 870,
+                                "velocity_m_per_s": velocity, "latent_heat_eV_per_atom": latent,
+                                "atomic_volume_m3": volume}))
+    return path
+
+
+def truth_for(velocity=12.0, T=870.0, Tm=926.0, tau=1800.0):
+    run = {"velocity_m_per_s": velocity, "latent_heat_eV_per_atom": 0.11,
+           "atomic_volume_m3": 1.66e-29}
+    return msmpr_truth(run, temperature_K=T, melting_point_K=Tm, growth_scale=1e-9,
+                       residence_time_s=tau, nucleation=NUCLEATION)
+
+
+def sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- physics of the generator
+
+def test_truth_follows_md_velocity_and_classical_nucleation():
+    tr = truth_for(velocity=12.0)
+    assert tr["growth_rate_m_per_s"] == pytest.approx(12.0e-9)
+    log10_J = log10_nucleation_rate(870, 926, 0.11, 1.66e-29, **NUCLEATION)
+    assert tr["nucleation_rate_per_m3_s"] == pytest.approx(10 ** log10_J, rel=1e-12)
+    assert tr["n0_per_m4"] * tr["growth_rate_m_per_s"] == pytest.approx(tr["nucleation_rate_per_m3_s"])
+    # deeper undercooling nucleates faster
+    assert truth_for(T=850)["nucleation_rate_per_m3_s"] > tr["nucleation_rate_per_m3_s"]
+    # the dominant size 3 G tau is the mode of the mass distribution L^3 n(L)
+    L = np.linspace(1e-7, 10 * tr["growth_rate_m_per_s"] * 1800, 200001)
+    mass = L ** 3 * np.exp(-L / (tr["growth_rate_m_per_s"] * 1800))
+    assert L[np.argmax(mass)] == pytest.approx(tr["dominant_size_m"], rel=1e-3)
+
+
+def test_startup_solution_satisfies_population_balance():
+    G, tau, n0, tau_c = 1e-8, 1800.0, 1e30, 900.0
+    L = np.linspace(2e-6, 60e-6, 50)[None, :]
+    t = np.linspace(8000, 30000, 60)[:, None]
+    n = lambda L_, t_: population_density(L_, t_, G=G, tau=tau, n0=n0, tau_c=tau_c)
+    dL, dt = 1e-9, 0.1
+    dn_dt = (n(L, t + dt) - n(L, t - dt)) / (2 * dt)
+    dn_dL = (n(L + dL, t) - n(L - dL, t)) / (2 * dL)
+    residual = dn_dt + G * dn_dL + n(L, t) / tau
+    assert np.max(np.abs(residual) / (n(L, t) / tau)) < 1e-4  # MSMPR balance holds
+    # boundary: n(0, t) = B0(t)/G with B0 ramping as 1 - exp(-t/tau_c); nothing beyond G t
+    assert n(np.array(0.0), np.array(3 * tau_c)) == pytest.approx(n0 * (1 - math.exp(-3)))
+    assert n(np.array(2 * G * 1000), np.array(1000.0)) == 0.0
+    # long after start-up: the steady state n0 exp(-L/(G tau))
+    assert np.allclose(n(L, np.array(40 * tau)), n0 * np.exp(-L / (G * tau)), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- units and schema
+
+@pytest.mark.parametrize("name,value,expected_col,expected", [
+    ("temperature_C", 600.0, "temperature_K", 873.15),
+    ("temperature_K", 873.0, "temperature_K", 873.0),
+    ("size_um", 12.5, "size_m", 12.5e-6),
+    ("size_mm", 0.5, "size_m", 5e-4),
+    ("timestamp_min", 2.0, "timestamp_s", 120.0),
+    ("residence_time_h", 0.5, "residence_time_s", 1800.0),
+    ("flow_L_per_min", 6.0, "flow_m3_per_s", 1e-4),
+    ("population_density_per_um_per_mL", 1.0, "population_density_per_m4", 1e12),
+    ("population_density_per_m4", 3.0, "population_density_per_m4", 3.0),
+])
+def test_column_units_convert_to_si(name, value, expected_col, expected):
+    cu = units.parse_column(name)
+    assert cu.canonical == expected_col
+    assert units.to_canonical(np.array([value]), cu)[0] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["temperature_m", "size_s", "flow_m_per_s", "timestamp_furlongs"])
+def test_column_with_wrong_unit_is_refused(name):
+    with pytest.raises(units.UnitParseError):
+        units.parse_column(name)
+
+
+@pytest.fixture(scope="module")
+def default_log(tmp_path_factory):
+    """A default-scale synthetic log with every fault on, its generator info and paths."""
+    d = tmp_path_factory.mktemp("reactor")
+    run = fake_run(d / "run.json")
+    info = generate_condition(run, d / "raw.csv", d / "log_info.json", material="Al",
+                              temperature_K=870, melting_point_K=926, reactor=REACTOR,
+                              nucleation=NUCLEATION, seed=11)
+    return d, info
+
+
+def _edit_csv(src, dst, fn):
+    df = pd.read_csv(src, dtype=str)
+    fn(df)
+    df.to_csv(dst, index=False)
+    return dst
+
+
+def test_missing_column_names_the_column(default_log, tmp_path):
+    d, _ = default_log
+    def corrupt(df):
+        del df["residence_time_s"]
+    bad = _edit_csv(d / "raw.csv", tmp_path / "bad.csv", corrupt)
+    with pytest.raises(InputFileError) as e:
+        analyse(bad)
+    assert "residence_time" in str(e.value) and str(bad) in str(e.value)
+
+
+def test_text_in_numeric_column_names_column_and_line(default_log, tmp_path):
+    d, _ = default_log
+    def corrupt(df):
+        df.loc[41, "size_um"] = "twelve"
+    bad = _edit_csv(d / "raw.csv", tmp_path / "bad.csv", corrupt)
+    with pytest.raises(InputFileError) as e:
+        analyse(bad)
+    msg = str(e.value)
+    assert "size_um" in msg and "43" in msg and "twelve" in msg  # data row 41 = file line 43
+
+
+def test_negative_size_names_column_and_lines(default_log, tmp_path):
+    d, _ = default_log
+    def corrupt(df):
+        df.loc[[5, 7], "size_um"] = "-3.0"
+    bad = _edit_csv(d / "raw.csv", tmp_path / "bad.csv", corrupt)
+    with pytest.raises(InputFileError) as e:
+        analyse(bad)
+    assert "size_um" in str(e.value) and "7, 9" in str(e.value)
+
+
+@pytest.mark.parametrize("content", ["", "timestamp_s,temperature_K,residence_time_s,size_um,"
+                                         "population_density_per_m4\n"])
+def test_empty_file_is_refused(tmp_path, content):
+    p = tmp_path / "empty.csv"
+    p.write_text(content)
+    with pytest.raises(InputFileError, match="empty|no data rows"):
+        analyse(p)
+
+
+def test_log_without_steady_state_is_refused(tmp_path):
+    tab, _ = generate_log(truth_for(), duration_s=2.5 * 1800, sample_interval_s=60, noise=0.03,
+                          seed=3, faults=NO_FAULTS)
+    p = tmp_path / "short.csv"
+    write_raw_csv(tab, p)
+    with pytest.raises(InputFileError, match="no steady state"):
+        analyse(p)
+
+
+# ---------------------------------------------------------------- cleaning and the fit
+
+def test_recovers_growth_and_nucleation_rate_from_faulty_log(default_log, tmp_path):
+    d, info = default_log
+    before = sha(d / "raw.csv")
+    kin = analyse_condition(d / "raw.csv", info_json=d / "log_info.json",
+                            out_clean=tmp_path / "clean.csv", out_report=tmp_path / "report.csv",
+                            out_kinetics=tmp_path / "kinetics.json", out_plot=tmp_path / "fit.png",
+                            material="Al", temperature_K=870)
+    assert sha(d / "raw.csv") == before  # the raw file is never touched
+    G, B0 = info["truth"]["growth_rate_m_per_s"], info["truth"]["nucleation_rate_per_m3_s"]
+    assert kin["growth_rate_m_per_s"] == pytest.approx(G, rel=0.01)
+    assert kin["nucleation_rate_per_m3_s"] == pytest.approx(B0, rel=0.02)
+    assert kin["growth_rate_ci95"][0] < G < kin["growth_rate_ci95"][1]
+    assert kin["nucleation_rate_ci95"][0] < B0 < kin["nucleation_rate_ci95"][1]
+    assert kin["dominant_size_m"] == pytest.approx(3 * G * 1800, rel=0.01)
+    assert kin["synthetic"] is True
+    # steady state starts after the start-up transient (a few tau), not at t = 0
+    assert 2 * 1800 < kin["steady_state"]["steady_state_start_s"] < 8 * 1800
+    # the temperature sensor drift (0.2 K/h) is found and reported
+    assert kin["temperature_drift_K_per_h"] == pytest.approx(0.2, abs=0.05)
+    saved = json.loads((tmp_path / "kinetics.json").read_text())
+    for key in ("growth_rate_m_per_s", "growth_rate_ci95", "nucleation_rate_per_m3_s",
+                "nucleation_rate_ci95", "residence_time_s", "dominant_size_m", "synthetic",
+                "n_rows_raw", "n_rows_clean"):
+        assert key in saved
+    assert (tmp_path / "fit.png").stat().st_size > 10_000
+
+
+def test_cleaning_removes_injected_faults_and_records_them(default_log, tmp_path):
+    d, info = default_log
+    clean, report, summary, fit, meta = analyse(d / "raw.csv")
+    raw = pd.read_csv(d / "raw.csv")
+    fr = info["fault_rows"]
+    by_reason = lambda r: set(report.loc[report["reason"] == r, "raw_row"])
+    # every injected duplicate block is dropped and recorded; keys are unique and sorted
+    assert set(fr["duplicate"]) <= by_reason("duplicate_row")
+    assert not clean.duplicated(["timestamp_s", "size_m"]).any()
+    assert clean["timestamp_s"].is_monotonic_increasing
+    assert set(fr["out_of_order"]) <= by_reason("out_of_order_timestamp")
+    # spikes: nearly all caught, few false alarms, none left in the fit
+    spikes = set(fr["spike"]) - set(fr["duplicate"])
+    caught = spikes & by_reason("hampel_outlier_ln_n")
+    assert len(caught) >= 0.95 * len(spikes)
+    assert len(by_reason("hampel_outlier_ln_n") - spikes) <= 0.2 * len(spikes)
+    assert not set(clean.loc[clean["used_in_fit"], "raw_row"]) & spikes
+    # NaN dropouts dropped with their reason
+    assert set(fr["dropout"]) - set(fr["duplicate"]) <= by_reason("missing_population_density")
+    # the stretch logged in degC under a kelvin header is restored to kelvin
+    switched = sorted(set(fr["unit_switch"]) - set(fr["duplicate"]) - set(fr["temperature_spike"])
+                      - set(fr["temperature_dropout"]))
+    assert switched and set(switched) <= by_reason("temperature_logged_in_degC")
+    T = clean.set_index("raw_row").loc[switched, "temperature_K"]
+    assert np.all(np.abs(T - 870) < 5)
+    # temperature spikes replaced, every row of the spiked timestamps recorded
+    tspikes = set(fr["temperature_spike"]) - set(fr["duplicate"])
+    assert tspikes <= by_reason("hampel_outlier_replaced_by_local_median") | \
+        by_reason("temperature_logged_in_degC")
+    # the logger outage is flagged
+    assert len(summary["gaps_s"]) == 1 and (report["reason"].str.startswith("time_gap")).sum() == 1
+    # every clean row either keeps its raw values or has a 'changed' record for that column
+    _assert_no_silent_changes(raw_canonical(raw), clean, report)
+
+
+def raw_canonical(raw: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({"raw_row": np.arange(len(raw))})
+    for c in raw.columns:
+        cu = units.parse_column(c) if c != "synthetic" else None
+        if cu is not None:
+            out[cu.canonical] = units.to_canonical(pd.to_numeric(raw[c]).to_numpy(), cu)
+    return out.set_index("raw_row")
+
+
+def _assert_no_silent_changes(raw_si: pd.DataFrame, clean: pd.DataFrame, report: pd.DataFrame):
+    changed = set(zip(report.loc[report["action"] == "changed", "raw_row"],
+                      report.loc[report["action"] == "changed", "column"]))
+    dropped = set(report.loc[report["action"] == "dropped", "raw_row"])
+    kept = set(clean["raw_row"])
+    assert kept.isdisjoint(dropped)
+    assert kept | dropped == set(raw_si.index), "a raw row vanished without a record"
+    c = clean.set_index("raw_row")
+    for col in raw_si.columns:
+        a, b = raw_si.loc[c.index, col].to_numpy(), c[col].to_numpy()
+        same = (a == b) | (np.isnan(a) & np.isnan(b)) | np.isclose(a, b, rtol=1e-12, atol=0)
+        for r in c.index[~same]:
+            assert (r, col) in changed, f"row {r} column {col} changed silently"
+
+
+def test_unit_variants_give_the_same_kinetics(tmp_path):
+    tab, info = generate_log(truth_for(), duration_s=43200, sample_interval_s=240, noise=0.03,
+                             seed=5, faults=NO_FAULTS)
+    write_raw_csv(tab, tmp_path / "a.csv")
+    other = pd.DataFrame({
+        "timestamp_min": tab["timestamp_s"] / 60, "temperature_C": tab["temperature_K"] - 273.15,
+        "residence_time_min": tab["residence_time_s"] / 60, "size_mm": tab["size_um"] / 1000,
+        "population_density_per_m4": tab["population_density_per_um_per_mL"] * 1e12,
+        "operator_note": "ok"})
+    write_raw_csv(other, tmp_path / "b.csv")
+    fa = analyse(tmp_path / "a.csv")[3]
+    clean_b, _, _, fb, meta_b = analyse(tmp_path / "b.csv")
+    assert fb["growth_rate_m_per_s"] == pytest.approx(fa["growth_rate_m_per_s"], rel=1e-5)
+    assert fb["nucleation_rate_per_m3_s"] == pytest.approx(fa["nucleation_rate_per_m3_s"], rel=1e-4)
+    assert meta_b["ignored_columns"] == ["operator_note"] and meta_b["synthetic"] is False
+    assert clean_b["temperature_K"].between(860, 930).all()
+
+
+def test_error_shrinks_with_noise_and_clean_log_is_exact(tmp_path):
+    tr = truth_for()
+    errs = []
+    for noise in (0.0, 0.05, 0.2):
+        tab, _ = generate_log(tr, duration_s=43200, sample_interval_s=120, noise=noise, seed=9,
+                              faults=NO_FAULTS if noise == 0 else None)
+        p = tmp_path / f"n{noise}.csv"
+        write_raw_csv(tab, p)
+        fit = analyse(p)[3]
+        errs.append(abs(fit["growth_rate_m_per_s"] / tr["growth_rate_m_per_s"] - 1))
+        if noise == 0:
+            # noise-free: only the 7-digit CSV rounding and the start-up tail remain
+            assert fit["nucleation_rate_per_m3_s"] == pytest.approx(tr["nucleation_rate_per_m3_s"],
+                                                                    rel=2e-3)
+    assert errs[0] < 2e-3 and errs[0] < errs[2] and errs[2] < 0.05
