@@ -21,7 +21,8 @@ with micrograph ``i % n_images``. Each sample is a :class:`torch_geometric.data.
   nucleation_density [1/m^2], lambda [m]]``; ``condition`` ("Al/T870"), ``material``,
   ``temperature_K``, ``condition_index``, ``snapshot_index``, ``image_index``, ``synthetic``.
 
-Features are stored raw; standardisation uses training statistics only and happens per fold in
+Features are stored as read, except that facet features and facet-edge features whose name (from
+``feature_names``) ends in ``_m`` or ``_m2`` are stored as log10. Standardisation uses training statistics only and happens per fold in
 :mod:`msgnn.train`. Splits are grouped by condition: GroupKFold (``train.folds``) and
 leave-one-material-out; no condition is ever in both train and test of one split.
 """
@@ -223,19 +224,48 @@ def read_condition(ci: ConditionInputs) -> dict:
 
 # ----------------------------------------------------------------------------------- samples
 
+LOG_SUFFIXES = ("_m", "_m2")   # SI lengths and areas of the micrographs: learned as log10
+
+
+def _names(d: dict, *keys) -> list | None:
+    names = d.get("feature_names") or {}
+    for k in keys:
+        if isinstance(names.get(k), (list, tuple)):
+            return list(names[k])
+    return None
+
+
+def log_scale_columns(x: torch.Tensor, names: list | None) -> torch.Tensor:
+    """log10 of the columns whose name ends in _m or _m2 (lengths, areas; zeros, e.g. the
+    perimeter of a one-pixel grain, are floored at the column's smallest positive value):
+    grain sizes span decades between conditions, and lambda itself is a log10 target."""
+    if not names or len(names) != x.shape[1]:
+        return x
+    cols = [i for i, n in enumerate(names) if str(n).endswith(LOG_SUFFIXES)]
+    if not cols:
+        return x
+    x = x.clone()
+    for c in cols:
+        pos = x[:, c][x[:, c] > 0]
+        floor = pos.min() if pos.numel() else torch.tensor(1e-30)
+        x[:, c] = torch.log10(x[:, c].clamp_min(floor))
+    return x
+
+
 def make_sample(atomic: dict, facet: dict, cond, y) -> HeteroData:
     """One multi-scale HeteroData from an atomic/cluster graph, a facet graph, cond and targets."""
     data = HeteroData()
     n = atomic["atom_x"].shape[0]
     data["atom"].x = atomic["atom_x"]
     data["cluster"].x = atomic["cluster_x"]
-    data["facet"].x = facet["facet_x"]
+    data["facet"].x = log_scale_columns(facet["facet_x"], _names(facet, "facet_x", "facet"))
     data["atom", "bond", "atom"].edge_index = atomic["atom_edge_index"]
     data["atom", "bond", "atom"].edge_attr = atomic["atom_edge_attr"]
     data["atom", "in", "cluster"].edge_index = torch.stack([torch.arange(n), atomic["atom_cluster"]])
     data["cluster", "near", "cluster"].edge_index = atomic["cluster_edge_index"]
     data["facet", "adj", "facet"].edge_index = facet["facet_edge_index"]
-    data["facet", "adj", "facet"].edge_attr = facet["facet_edge_attr"]
+    data["facet", "adj", "facet"].edge_attr = log_scale_columns(
+        facet["facet_edge_attr"], _names(facet, "facet_edge_attr", "edge"))
     data.cond = torch.tensor([cond], dtype=torch.float32)
     data.y = torch.tensor([y], dtype=torch.float32)
     return data

@@ -73,7 +73,10 @@ class Standardizer:
     def _ms(x: torch.Tensor):
         m = x.mean(0) if x.shape[0] else torch.zeros(x.shape[1])
         sd = x.std(0, unbiased=False) if x.shape[0] > 1 else torch.ones(x.shape[1])
-        return m, torch.where(sd > 1e-8, sd, torch.ones_like(sd))
+        # constant columns (sd ~ float rounding of the mean) are centred only; the test is
+        # relative because SI features can be tiny (areas ~1e-14 m^2)
+        const = (sd == 0) | (sd <= 1e-6 * m.abs())
+        return m, torch.where(const, torch.ones_like(sd), sd)
 
     def transform(self, sample):
         s = sample.clone()
@@ -93,7 +96,7 @@ class Standardizer:
 
 # ---------------------------------------------------------------------------- torch loops
 
-def _optimizer(model, params, n_epochs_hint=None):
+def _optimizer(model, params):
     opt = torch.optim.Adam(model.parameters(), lr=float(params["lr"]),
                            weight_decay=float(params["weight_decay"]))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=float(params["lr_decay"]))

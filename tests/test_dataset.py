@@ -41,8 +41,10 @@ def test_samples_join_scales_and_pair_snapshots_with_images(inputs):
     assert torch.equal(pool[1], g[0]["atom_cluster"])
     # sample 2 pairs snapshot 2 with image 0 (images cycle)
     assert samples[2].snapshot_index == 2 and samples[2].image_index == 0
-    assert torch.equal(samples[2]["facet"].x, f[0]["facet_x"])
-    assert torch.equal(samples[1]["facet"].x, f[1]["facet_x"])
+    # (column 0 is area_m2, stored as log10)
+    torch.testing.assert_close(samples[2]["facet"].x[:, 0], torch.log10(f[0]["facet_x"][:, 0]))
+    assert torch.equal(samples[2]["facet"].x[:, 1:], f[0]["facet_x"][:, 1:])
+    assert torch.equal(samples[1]["facet"].x[:, 1:], f[1]["facet_x"][:, 1:])
     assert torch.equal(samples[2]["atom"].x, g[2]["atom_x"])
     assert len(targets) == len(inputs) and targets["synthetic"].all()
 
@@ -193,3 +195,35 @@ def test_toy_physics_is_consistent():
     t1, t2 = toy_targets("Al", 800), toy_targets("Al", 900)
     assert t1["velocity_m_per_s"] > t2["velocity_m_per_s"] > 0
     assert t1["mean_grain_size_m"] == pytest.approx(t1["nucleation_density_per_m2"] ** -0.5)
+
+
+def test_si_lengths_and_areas_of_facets_become_log10(tmp_path):
+    ci = write_toy_condition(tmp_path, "Al", 850, n_snapshots=1, n_images=1, n_atoms=20)
+    f = torch.load(ci.facets, weights_only=True)
+    area = torch.rand(len(f[0]["facet_x"])) * 1e-14 + 1e-16
+    f[0]["facet_x"] = torch.stack([area, f[0]["facet_x"][:, 1]], 1)
+    f[0]["feature_names"] = {"facet": ["area_m2", "orientation_rad"], "edge": ["boundary_length_m"]}
+    torch.save(f, ci.facets)
+    s = build_samples([ci])[0][0]
+    torch.testing.assert_close(s["facet"].x[:, 0], torch.log10(area))
+    torch.testing.assert_close(s["facet"].x[:, 1], f[0]["facet_x"][:, 1])
+    torch.testing.assert_close(s["facet", "adj", "facet"].edge_attr[:, 0],
+                               torch.log10(f[0]["facet_edge_attr"][:, 0]))
+
+
+def test_standardisation_keeps_tiny_si_features():
+    from torch_geometric.data import HeteroData as HD
+    out = []
+    for k in range(4):
+        d = HD()
+        for nt in ("atom", "cluster", "facet"):
+            d[nt].x = torch.tensor([[1e-14 * (k + 1)], [3e-14 * (k + 1)]])
+        for et in (("atom", "bond", "atom"), ("facet", "adj", "facet")):
+            d[et].edge_attr = torch.tensor([[5.0], [5.0]])   # truly constant column
+        d.cond, d.y = torch.ones(1, 2), torch.ones(1, 3) * k
+        out.append(d)
+    st_ = Standardizer().fit(out)
+    x = torch.cat([st_.transform(d)["facet"].x for d in out])
+    assert x.std(unbiased=False).item() == pytest.approx(1.0, rel=1e-3)
+    e = torch.cat([st_.transform(d)["atom", "bond", "atom"].edge_attr for d in out])
+    assert torch.equal(e, torch.zeros_like(e))

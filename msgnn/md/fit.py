@@ -33,11 +33,14 @@ def interface_positions(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: 
 
 def fit_interface_velocity(time_ps, n_solid, area_A2: float, n_solid_per_A3: float, *,
                            transient_ps: float = 0.0, n_total: int | None = None,
-                           fraction_window=(0.15, 0.85)) -> dict:
+                           fraction_window=(0.15, 0.85), box_lz_A: float | None = None,
+                           min_phase_thickness_A: float = 12.0) -> dict:
     """Interface velocity from the solid count N_s(t): v = dN_s/dt / (2 A n_solid) (two interfaces).
 
     Points before `transient_ps` are dropped, and so is everything after the solid fraction first
-    leaves `fraction_window` (the slab has filled the box or melted away). The standard error
+    leaves `fraction_window` (the slab has filled the box or melted away), narrowed with
+    `box_lz_A` so that each phase stays at least `min_phase_thickness_A` thick (a thin liquid or
+    solid film between two interfaces collapses all at once). The standard error
     of the slope is inflated for the lag-1 autocorrelation of the residuals. Returns m/s.
     """
     t = np.asarray(time_ps, float)
@@ -47,6 +50,9 @@ def fit_interface_velocity(time_ps, n_solid, area_A2: float, n_solid_per_A3: flo
     keep = t >= t[0] + transient_ps
     if n_total:
         frac = ns / n_total
+        if box_lz_A:
+            m = min(min_phase_thickness_A / box_lz_A, 0.45)
+            fraction_window = (max(fraction_window[0], m), min(fraction_window[1], 1 - m))
         outside = np.nonzero(keep & ((frac < fraction_window[0]) | (frac > fraction_window[1])))[0]
         if outside.size:
             keep &= np.arange(t.size) <= outside[0]   # include the point where it leaves the window

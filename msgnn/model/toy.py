@@ -63,16 +63,16 @@ def _atomic_graph(rng, solid_frac: float, n_atoms: int, n_clusters: int) -> dict
 
 def _facet_graph(rng, lam: float, n_facets: int) -> dict:
     area = (lam ** 2) * rng.lognormal(0, 0.3, n_facets)
-    fx = np.stack([np.log10(area), rng.uniform(0, np.pi, n_facets), rng.uniform(0.5, 1, n_facets)], 1)
+    fx = np.stack([area, rng.uniform(0, np.pi, n_facets), rng.uniform(0.5, 1, n_facets)], 1)
     src = np.arange(n_facets)
     dst = (src + 1) % n_facets
     ei = np.stack([np.concatenate([src, dst]), np.concatenate([dst, src])])
-    ea = np.log10(np.sqrt(area[ei[0]] * area[ei[1]]))[:, None]
+    ea = np.sqrt(np.minimum(area[ei[0]], area[ei[1]]))[:, None]
     return dict(facet_x=torch.tensor(fx, dtype=torch.float32),
                 facet_edge_index=torch.tensor(ei, dtype=torch.long),
                 facet_edge_attr=torch.tensor(ea, dtype=torch.float32),
-                feature_names={"facet_x": ["log10_area_m2", "orientation_rad", "solidity"],
-                               "facet_edge_attr": ["log10_boundary_m"]})
+                feature_names={"facet": ["area_m2", "orientation_rad", "solidity"],
+                               "edge": ["boundary_length_m"]})
 
 
 def write_toy_condition(root: str | Path, material: str, temperature_K: int, *, n_snapshots: int = 3,

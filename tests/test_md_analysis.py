@@ -1,0 +1,51 @@
+"""Per-material kinetics from run records: mu, Tm, plot, bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from msgnn.errors import InputFileError
+from msgnn.md.analysis import write_kinetics
+
+MAT = {"element": "Cu", "potential": "Cu_mishin1.eam.alloy", "pair_style": "eam/alloy", "lattice": "fcc",
+       "lattice_constant_A": 3.615, "reference_melting_point_K": 1327, "temperatures_K": [1]}
+
+
+def _runs(tmp_path, mu=0.35, tm=1340.0, noise=0.5, seed=0):
+    rng = np.random.default_rng(seed)
+    paths = []
+    for T in (1130, 1190, 1240, 1290, 1360):
+        p = tmp_path / f"T{T}" / "run.json"
+        p.parent.mkdir()
+        p.write_text(json.dumps({"material": "Cu", "temperature_K": T, "orientation": "100",
+                                 "velocity_m_per_s": mu * (tm - T) + rng.normal(0, noise),
+                                 "stderr_m_per_s": noise, "latent_heat_eV_per_atom": 0.12,
+                                 "atomic_volume_m3": 1.24e-29}))
+        paths.append(p)
+    return paths
+
+
+def test_kinetics_and_melting_point_files(tmp_path):
+    paths = _runs(tmp_path)
+    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "m.json", tmp_path / "v.png")
+    k = json.loads((tmp_path / "k.json").read_text())
+    m = json.loads((tmp_path / "m.json").read_text())
+    o = k["orientations"]["100"]
+    assert o["ci95"][0] < 0.35 < o["ci95"][1]
+    assert o["mu_m_per_s_per_K"] == pytest.approx(0.35, rel=0.05)
+    assert [v["temperature_K"] for v in k["velocities"]] == [1130, 1190, 1240, 1290, 1360]
+    assert {"temperature_K", "velocity_m_per_s", "stderr_m_per_s"} <= set(k["velocities"][0])
+    assert m["melting_point_K"] == pytest.approx(1340, abs=max(3 * m["uncertainty_K"], 1.0))
+    assert m["published_K"] == 1327 and m["material"] == "Cu" and m["potential"] == MAT["potential"]
+    assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
+    assert out["melting_point"]["uncertainty_K"] > 0
+
+
+def test_bad_run_record_names_the_file(tmp_path):
+    paths = _runs(tmp_path)
+    rec = json.loads(paths[2].read_text())
+    del rec["stderr_m_per_s"]
+    paths[2].write_text(json.dumps(rec))
+    with pytest.raises(InputFileError, match="T1240"):
+        write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "m.json", tmp_path / "v.png")
+    assert not (tmp_path / "k.json").exists()

@@ -1,0 +1,109 @@
+"""Training: loss goes down on a learnable problem, held-out skill, determinism, metrics maths."""
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from msgnn.dataset import TARGETS, build_dataset, load_samples
+from msgnn.model.toy import toy_inputs
+from msgnn.train import (Standardizer, condition_table, cross_validate, fit_mlp, fit_msgnn,
+                         fit_predict, mean_ci95, model_params, resolve_device, rmse_by_target,
+                         run_training)
+
+PARAMS = dict(epochs=40, hidden=16, layers_per_scale=1, attention_dim=8, lr=0.01, batch_size=8,
+              weight_decay=1e-6, lr_decay=0.97)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    temps = {"Al": [760, 800, 840, 880, 910], "Cu": [1100, 1160, 1220, 1280]}
+    ins = toy_inputs(root, temps, n_snapshots=2, n_images=2, n_atoms=20)
+    out = root / "ds"
+    build_dataset(ins, out / "samples.pt", out / "targets.csv", out / "splits.json", folds=3, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def samples(dataset):
+    return load_samples(dataset / "samples.pt")
+
+
+def test_msgnn_training_drives_the_loss_down(samples):
+    torch.set_num_threads(1)
+    st = Standardizer().fit(samples)
+    model, losses = fit_msgnn([st.transform(s) for s in samples], PARAMS, seed=0)
+    assert losses[-1] < 0.1 * losses[0]
+    # the targets are functions of the inputs: in-sample fit far better than the mean predictor
+    from msgnn.train import predict_msgnn
+    pred = st.inverse_y(predict_msgnn(model, [st.transform(s) for s in samples]))
+    y = torch.cat([s.y for s in samples]).numpy()
+    assert np.sqrt(((pred - y) ** 2).mean(0)).max() < 0.3 * y.std(0).min()
+
+
+def test_mlp_training_drives_the_loss_down():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5))
+    y = np.stack([X[:, 0] + X[:, 1], np.tanh(X[:, 2]), X[:, 3] * 0.5], 1)
+    _, losses = fit_mlp(X, y, dict(PARAMS, epochs=60, hidden=32), seed=0)
+    assert losses[-1] < 0.1 * losses[0]
+
+
+def test_msgnn_beats_the_mean_predictor_on_held_out_conditions(samples, dataset):
+    splits = json.loads((dataset / "splits.json").read_text())
+    m_gnn, _ = cross_validate(samples, splits, "msgnn", PARAMS, seed=1, kinds=("group_kfold",))
+    m_mean, _ = cross_validate(samples, splits, "mean", {}, seed=1, kinds=("group_kfold",))
+    assert m_gnn["rmse_mean_over_targets"] < 0.7 * m_mean["rmse_mean_over_targets"]
+
+
+def test_training_is_deterministic(samples):
+    a = fit_predict("msgnn", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
+    b = fit_predict("msgnn", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
+    np.testing.assert_array_equal(a, b)
+    c = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
+    d = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
+    np.testing.assert_array_equal(c, d)
+
+
+def test_mean_predictor_predicts_training_mean(samples):
+    pred = fit_predict("mean", samples, range(0, 10), range(10, 14), {}, seed=0)
+    y = torch.cat([s.y for s in samples[:10]]).numpy()
+    np.testing.assert_allclose(pred, np.tile(y.mean(0), (4, 1)), rtol=1e-6)
+
+
+def test_condition_scoring_and_confidence_interval(samples):
+    idx = [0, 1, 2, 3]                 # two conditions, two samples each
+    y = torch.cat([samples[i].y for i in idx]).numpy()
+    pred = y.copy()
+    pred[0] += 1.0                     # sample 0 off by +1, sample 1 exact: condition mean off 0.5
+    tab = condition_table(samples, idx, pred)
+    assert len(tab) == 2 * len(TARGETS) and (tab["n_samples"] == 2).all()
+    r = rmse_by_target(tab)
+    for t in TARGETS:                  # errors 0.5 and 0 over two conditions
+        assert r[t] == pytest.approx(math.sqrt(0.5 ** 2 / 2))
+    m, ci = mean_ci95([1.0, 2.0, 3.0])
+    assert m == 2.0
+    assert ci[1] == pytest.approx(2 + 4.302652729911275 / math.sqrt(3))
+    assert ci[0] == 0.0                # clipped: an RMSE is non-negative
+    assert mean_ci95([0.5])[1] is None
+
+
+def test_run_training_writes_contract_files(dataset, tmp_path):
+    cfg = dict(PARAMS, epochs=2, folds=3, device="auto")
+    for model in ("mean", "svr", "msgnn"):
+        m = run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / model / "metrics.json",
+                         tmp_path / model / "predictions.csv", model=model, train_cfg=cfg, seed=1)
+        d = json.loads((tmp_path / model / "metrics.json").read_text())
+        assert set(d["rmse"]) == set(TARGETS) and set(d["ci95"]) == set(TARGETS)
+        assert d["synthetic"] is True and d["units"] == "log10"
+        assert len(d["group_kfold"]["folds"]) == 3
+        assert [f["name"] for f in d["leave_one_material_out"]["folds"]] == ["Al", "Cu"]
+        p = pd.read_csv(tmp_path / model / "predictions.csv")
+        assert {"condition", "target", "true", "predicted"} <= set(p.columns)
+        gk = p[p.split == "group_kfold"]
+        assert gk["condition"].nunique() == 9 and len(gk) == 27  # every condition tested once
+    assert model_params("svr", cfg) == {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}
+    assert resolve_device("auto").type in {"cpu", "cuda"}

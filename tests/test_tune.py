@@ -1,0 +1,99 @@
+"""Tuning: GPSampler, SQLite persistence and resume, tuning sees training conditions only."""
+import json
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import torch
+
+from msgnn.dataset import build_dataset, load_samples
+from msgnn.model.toy import toy_inputs
+from msgnn.train import run_training
+from msgnn.tune import inner_cv_rmse, run_tuning, search_space, storage_for, tune_split
+
+BASE = dict(epochs=2, hidden=8, layers_per_scale=1, attention_dim=4, lr=0.01, batch_size=8,
+            weight_decay=1e-6, lr_decay=0.97, folds=3, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("toy")
+    temps = {"Al": [780, 830, 880], "Cu": [1150, 1230, 1290]}
+    ins = toy_inputs(root, temps, n_snapshots=2, n_images=1, n_atoms=15)
+    out = root / "ds"
+    build_dataset(ins, out / "samples.pt", out / "targets.csv", out / "splits.json", folds=3, seed=3)
+    return out
+
+
+def test_study_uses_gpsampler_and_resumes_from_sqlite(dataset, tmp_path):
+    samples = load_samples(dataset / "samples.pt")
+    train_idx = list(range(8))
+    url = f"sqlite:///{tmp_path}/sub/study.db"
+    kw = dict(model="msgnn", base_params=BASE, epochs=1, storage=url, study_name="t", seed=0,
+              n_startup_trials=2)
+    s1 = tune_split(samples, train_idx, n_trials=2, **kw)
+    assert isinstance(s1.sampler, optuna.samplers.GPSampler)
+    first = [(t.number, t.params, t.value) for t in s1.trials]
+    assert len(first) == 2 and (tmp_path / "sub" / "study.db").exists()
+    # a second run with a larger budget adds trials on top of the stored ones
+    s2 = tune_split(samples, train_idx, n_trials=3, **kw)
+    assert [(t.number, t.params, t.value) for t in s2.trials][:2] == first
+    assert len(s2.trials) == 3
+    # the same budget again runs nothing: finished trials count towards n_trials
+    s3 = tune_split(samples, train_idx, n_trials=3, **kw)
+    assert len(s3.trials) == 3
+    # trial 2 came from the GP (past the 2 startup trials): it is within the search space
+    p = s2.trials[2].params
+    assert 1e-4 <= p["lr"] <= 3e-2 and 1 <= p["layers_per_scale"] <= 3
+
+
+def test_objective_never_touches_outer_test_conditions(dataset):
+    samples = load_samples(dataset / "samples.pt")
+    splits = json.loads((dataset / "splits.json").read_text())
+    e = splits["group_kfold"][0]
+    v1 = inner_cv_rmse("svr", samples, e["train"], {"C": 1.0, "epsilon": 0.1, "gamma": "scale"},
+                       inner_folds=2, seed=0)
+    for i in e["test"]:                # poison the outer test samples
+        samples[i].y = samples[i].y * np.nan
+        samples[i]["atom"].x = samples[i]["atom"].x * np.nan
+    v2 = inner_cv_rmse("svr", samples, e["train"], {"C": 1.0, "epsilon": 0.1, "gamma": "scale"},
+                       inner_folds=2, seed=0)
+    assert np.isfinite(v1) and v1 == v2
+
+
+def test_run_tuning_and_tuned_training(dataset, tmp_path):
+    torch.set_num_threads(1)
+    tune_cfg = dict(n_trials=3, epochs=1, storage=f"sqlite:///{tmp_path}/study.db", study_name="m",
+                    inner_folds=2, n_startup_trials=2, outer_splits=["group_kfold"])
+    for model in ("svr", "mlp"):
+        cfg = dict(tune_cfg, storage=storage_for(tune_cfg["storage"], model))
+        best = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / model / "bp.json",
+                          tmp_path / model / "hist.csv", model=model, train_cfg=BASE, tune_cfg=cfg, seed=1)
+        assert set(best["splits"]) == {"group_kfold/fold0", "group_kfold/fold1", "group_kfold/fold2"}
+        h = pd.read_csv(tmp_path / model / "hist.csv")
+        assert len(h) == 9
+        for _, g in h.groupby("fold"):
+            assert (np.diff(g["best_so_far"]) <= 0).all()
+            assert g["best_so_far"].iloc[-1] == g["value"].min()
+        for key, v in best["splits"].items():
+            assert v["value"] == h[h.fold == key.split("/")[1]]["value"].min()
+    assert (tmp_path / "study_svr.db").exists() and (tmp_path / "study_mlp.db").exists()
+    m = run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / "t" / "metrics.json",
+                     tmp_path / "t" / "pred.csv", model="svr_tuned", train_cfg=BASE, seed=1,
+                     best_params_path=tmp_path / "svr" / "bp.json")
+    assert m["tuned_splits"] == ["group_kfold"] and "leave_one_material_out" not in m
+    assert m["params_per_split"]["group_kfold/fold1"]["C"] == best_svr_C(tmp_path, "fold1")
+
+
+def best_svr_C(tmp_path, fold):
+    return json.loads((tmp_path / "svr" / "bp.json").read_text())["splits"][f"group_kfold/{fold}"]["params"]["C"]
+
+
+def test_search_space_covers_the_documented_dimensions():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    p = search_space(study.ask(), "msgnn")
+    assert set(p) == {"layers_per_scale", "hidden", "attention_dim", "lr", "batch_size",
+                      "weight_decay", "lr_decay"}
+    assert storage_for("sqlite:///results/tune/study.db", "mlp") == "sqlite:///results/tune/study_mlp.db"
+    assert storage_for("sqlite:///results/tune/study.db", "msgnn") == "sqlite:///results/tune/study.db"
