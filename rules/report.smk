@@ -9,7 +9,7 @@ rule report:
     input:
         train=expand(
             "results/train/{model}/{f}",
-            model=["msgnn", "msgnn_tuned", "mlp", "svr", "mean"],
+            model=["msgnn", "mlp", "svr", "mean", "msgnn_tuned", "mlp_tuned", "svr_tuned"],
             f=["metrics.json", "predictions.csv"],
         ),
         tune=["results/tune/best_params.json", "results/tune/history.csv"],

@@ -18,7 +18,7 @@ def test_improvement_is_against_the_better_baseline():
 
 def test_build_writes_metrics_table_and_figures(tmp_path):
     train, tune, out = tmp_path / "train", tmp_path / "tune", tmp_path / "report"
-    for i, name in enumerate(["msgnn", "msgnn_tuned", "mlp", "svr", "mean"]):
+    for i, name in enumerate(["msgnn", "msgnn_tuned", "mlp_tuned", "svr_tuned", "mean"]):
         (train / name).mkdir(parents=True)
         (train / name / "metrics.json").write_text(json.dumps(_metrics([0.5 + i, 0.6 + i, 0.7 + i])))
         pd.DataFrame({"condition": ["Al/800"] * 3, "target": report.TARGETS,
@@ -45,5 +45,6 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     text = (out / "report.md").read_text()
     assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text
     assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
+    assert "mlp_default" not in metrics["models"]  # only folders that exist are reported
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
