@@ -17,6 +17,12 @@ if not workflow.config_settings.configfiles:
 config = validate(config, source="config (config.yaml + --configfile/--config overrides)")
 
 
+wildcard_constraints:
+    material="[A-Za-z0-9_-]+",
+    temperature=r"\d+",
+    model="[a-z_]+",
+
+
 include: "rules/common.smk"
 include: "rules/md.smk"
 include: "rules/microscopy.smk"

@@ -1,14 +1,9 @@
-# Helpers shared by every rule file: condition lists and path patterns. No science here.
+# Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from msgnn.config import conditions, growth_conditions
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
 MATERIALS = list(config["materials"])
-
-wildcard_constraints:
-    material="[A-Za-z0-9_-]+",
-    temperature=r"\d+",
-    model="[a-z_]+",
 
 
 def expand_conditions(pattern, conds):
@@ -21,3 +16,31 @@ def material_temperatures(material):
 
 def material_config(wildcards):
     return config["materials"][wildcards.material]
+
+
+def real_files(section, key):
+    """Input/params function: the real data files that config[section][key] names for this
+    condition ("{material}/{temperature}"), or an empty value when the data are to be simulated."""
+
+    def lookup(wildcards):
+        return config[section][key].get(f"{wildcards.material}/{wildcards.temperature}", [])
+
+    return lookup
+
+
+def real_or_md_input(section, key):
+    """Input function (use with unpack): the real files if config names them, else the MD run."""
+
+    def inputs(wildcards):
+        real = real_files(section, key)(wildcards)
+        if real:
+            return {"real": real}
+        return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
+
+    return inputs
+
+
+def tuned_params_file(wildcards):
+    if wildcards.base == "msgnn":
+        return "results/tune/best_params.json"
+    return f"results/tune/{wildcards.base}/best_params.json"

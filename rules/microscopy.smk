@@ -4,20 +4,9 @@
 from msgnn.config import condition_seed
 
 
-def microscopy_real_images(wildcards):
-    return config["microscopy"]["real_images"].get(f"{wildcards.material}/{wildcards.temperature}", [])
-
-
-def microscopy_inputs(wildcards):
-    real = microscopy_real_images(wildcards)
-    if real:
-        return {"real": real}
-    return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
-
-
 rule microscopy_condition:
     input:
-        unpack(microscopy_inputs),
+        unpack(real_or_md_input("microscopy", "real_images")),
     output:
         images=directory("results/microscopy/{material}/T{temperature}/images"),
         facets="results/microscopy/{material}/T{temperature}/facets.pt",
@@ -29,7 +18,7 @@ rule microscopy_condition:
         ),
     params:
         microscopy=lambda wc: {k: v for k, v in config["microscopy"].items() if k != "real_images"},
-        real_images=microscopy_real_images,
+        real_images=real_files("microscopy", "real_images"),
         nucleation=config["nucleation"],
         melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
         seed=lambda wc: condition_seed(config, "microscopy", wc.material, wc.temperature),

@@ -10,25 +10,14 @@ REACTOR_GENERATOR_KEYS = ["residence_time_s", "duration_s", "sample_interval_s",
                           "reactor_volume_m3", "temperature_noise_K", "faults"]
 
 
-def reactor_real_log(wildcards):
-    return config["reactor"]["real_logs"].get(f"{wildcards.material}/{wildcards.temperature}", "")
-
-
-def reactor_log_inputs(wildcards):
-    real = reactor_real_log(wildcards)
-    if real:
-        return {"real": real}
-    return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
-
-
 rule reactor_log:
     input:
-        unpack(reactor_log_inputs),
+        unpack(real_or_md_input("reactor", "real_logs")),
     output:
         raw="results/reactor/{material}/T{temperature}/raw.csv",
         info="results/reactor/{material}/T{temperature}/log_info.json",
     params:
-        real=reactor_real_log,
+        real=real_files("reactor", "real_logs"),
         reactor=lambda wc: {k: config["reactor"][k] for k in REACTOR_GENERATOR_KEYS},
         nucleation=config["nucleation"],
         melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],

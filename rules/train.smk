@@ -3,12 +3,6 @@
 # per-outer-split hyperparameters from the Optuna studies (rules/tune.smk).
 
 
-def tuned_params_file(wildcards):
-    if wildcards.base == "msgnn":
-        return "results/tune/best_params.json"
-    return f"results/tune/{wildcards.base}/best_params.json"
-
-
 rule train:
     input:
         samples="results/dataset/samples.pt",
