@@ -40,7 +40,7 @@ from sklearn.model_selection import GroupKFold
 from torch_geometric.data import HeteroData
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, read_json
+from msgnn.io import atomic_path, read_json_object
 
 log = logging.getLogger(__name__)
 
@@ -166,25 +166,15 @@ def _positive(path, data, key, *, floor_key=None):
     return v
 
 
-def _read_json(path) -> dict:
-    try:
-        d = read_json(path)
-    except FileNotFoundError:
-        raise InputFileError(path, "file not found") from None
-    except ValueError as exc:
-        raise InputFileError(path, f"not valid JSON: {exc}") from None
-    if not isinstance(d, dict):
-        raise InputFileError(path, "expected a JSON object")
-    return d
 
 
 def read_condition(ci: ConditionInputs) -> dict:
     """Everything one condition contributes: graphs, conditions vector, targets and flags."""
     atomic = read_atomic_graphs(ci.atomic_graphs)
     facets = read_facet_graphs(ci.facets)
-    meas = _read_json(ci.measurements)
-    reac = _read_json(ci.reactor)
-    run = _read_json(ci.md_run)
+    meas = read_json_object(ci.measurements)
+    reac = read_json_object(ci.reactor)
+    run = read_json_object(ci.md_run)
 
     # growth rate target: the MD interface velocity. Below Tm it should be positive; a run whose
     # velocity is within noise of zero (or slightly negative) is floored at its standard error so

@@ -42,3 +42,18 @@ def write_json(path: str | Path, data) -> None:
 
 def read_json(path: str | Path):
     return json.loads(Path(path).read_text())
+
+
+def read_json_object(path: str | Path) -> dict:
+    """Read an input JSON object; InputFileError naming the file if it is missing or malformed."""
+    from msgnn.errors import InputFileError
+
+    try:
+        d = read_json(path)
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found") from None
+    except ValueError as exc:
+        raise InputFileError(path, f"not valid JSON: {exc}") from None
+    if not isinstance(d, dict):
+        raise InputFileError(path, "expected a JSON object")
+    return d

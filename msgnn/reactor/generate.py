@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from msgnn.errors import InputFileError, SimulationError
-from msgnn.io import read_json
+from msgnn.io import read_json_object
 from msgnn.kinetics import log10_nucleation_rate
 
 DEFAULT_FAULTS = {
@@ -53,12 +53,7 @@ L_PER_MIN = 1.0 / 60000.0    # 1 L/min in m^3/s
 
 def read_run(path: str | Path) -> dict:
     """The MD run record, checked for the keys and signs the generator needs."""
-    try:
-        run = read_json(path)
-    except FileNotFoundError:
-        raise InputFileError(path, "file not found") from None
-    except ValueError as exc:
-        raise InputFileError(path, f"not valid JSON: {exc}") from None
+    run = read_json_object(path)
     for key in _RUN_KEYS:
         if key not in run:
             raise InputFileError(path, f"missing key '{key}'")
