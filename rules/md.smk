@@ -8,7 +8,7 @@ rule md_run:
         snapshots="results/md/{material}/T{temperature}/snapshots.npz",
     params:
         material=lambda wc: config["materials"][wc.material],
-        md=config["md"],
+        md={k: v for k, v in config["md"].items() if k != "kinetic_fit_max_undercooling_fraction"},
         seed=lambda wc: condition_seed(config, "md", wc.material, wc.temperature),
     log:
         "results/logs/md/md_run/{material}_T{temperature}.log",
@@ -35,6 +35,7 @@ rule md_kinetics:
                     subcategory="{material}", labels={"material": "{material}", "figure": "v(T)"}),
     params:
         material=lambda wc: config["materials"][wc.material],
+        max_undercooling_fraction=config["md"]["kinetic_fit_max_undercooling_fraction"],
     log:
         "results/logs/md/md_kinetics/{material}.log",
     benchmark:

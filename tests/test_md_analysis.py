@@ -49,3 +49,11 @@ def test_bad_run_record_names_the_file(tmp_path):
     with pytest.raises(InputFileError, match="T1240"):
         write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "m.json", tmp_path / "v.png")
     assert not (tmp_path / "k.json").exists()
+
+
+def test_fit_window_keeps_the_near_melting_temperatures():
+    from msgnn.md.analysis import near_melting
+    T = [1350, 1450, 1530, 1600, 1740]
+    assert near_melting(T, 1691, 0.12) == [2, 3, 4]          # 1530 K is 161 K < 0.12 * 1691 below Tm
+    assert near_melting(T, 1691, 0.01) == [2, 3, 4]          # never fewer than three points
+    assert near_melting(T, 1691, 1.0) == [0, 1, 2, 3, 4]

@@ -62,7 +62,7 @@ def test_kinetic_fit_weights_precise_points_more():
 @pytest.mark.parametrize("shift", [0.0, 37.0, 71.0])
 def test_interface_positions_of_a_periodic_slab(shift):
     rng = np.random.default_rng(2)
-    Lz, area, n = 100.0, 200.0, 0.05
+    Lz, area = 100.0, 200.0
     z = rng.uniform(0, Lz, 10000)
     solid = (z > 30) & (z < 70)                     # slab 40 Å thick, interfaces at 30 and 70
     zs = (z + shift) % Lz                           # shifted, possibly wrapped over the boundary

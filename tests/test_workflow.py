@@ -48,7 +48,7 @@ def test_smoke_workflow_end_to_end(tmp_path):
             assert 0 <= rmse < 50, (model, target, rmse)
     kin = json.loads((tmp_path / "results/md/Al/kinetics.json").read_text())
     by_T = {round(p["temperature_K"]): p["velocity_m_per_s"] for p in kin["velocities"]}
-    assert by_T[800] > 0 > by_T[960], by_T   # grows below Tm, melts above
+    assert by_T[800] > 0 > by_T[1000], by_T   # grows below Tm, melts above
     # every rule left a provenance record naming its inputs with checksums
     records = list((tmp_path / "results/provenance").rglob("*.json"))
     assert {json.loads(p.read_text())["rule"] for p in records} >= {"report"}

@@ -29,7 +29,19 @@ def read_run(path: str | Path) -> dict:
     return run
 
 
-def material_kinetics(run_paths, material_name: str, material: dict) -> tuple[dict, dict]:
+def near_melting(temperatures, tm_ref: float, max_undercooling_fraction: float, min_points: int = 3):
+    """Indices of the temperatures used for the linear fit: every superheated one and those
+    undercooled by at most `max_undercooling_fraction` * Tm_ref (v(T) is linear only near Tm; it
+    saturates or, for Si, peaks at deep undercooling). At least `min_points`, the closest to Tm."""
+    T = np.asarray(temperatures, float)
+    idx = [i for i in range(T.size) if tm_ref - T[i] <= max_undercooling_fraction * tm_ref]
+    if len(idx) < min(min_points, T.size):
+        idx = sorted(np.argsort(np.abs(tm_ref - T))[:min(min_points, T.size)].tolist())
+    return idx
+
+
+def material_kinetics(run_paths, material_name: str, material: dict,
+                      max_undercooling_fraction: float = 0.12) -> tuple[dict, dict]:
     """kinetics.json and melting_point.json content for one material."""
     runs = sorted((read_run(p) for p in run_paths), key=lambda r: r["temperature_K"])
     for p, r in zip(run_paths, runs):
@@ -45,15 +57,17 @@ def material_kinetics(run_paths, material_name: str, material: dict) -> tuple[di
     for r in runs:
         by_orient.setdefault(str(r["orientation"]), []).append(r)
     fits = {}
-    for orient, rs in by_orient.items():
+    for orient, rs_all in by_orient.items():
+        rs = [rs_all[i] for i in near_melting([r["temperature_K"] for r in rs_all], tm_ref, max_undercooling_fraction)]
         f = kinetic_fit([r["temperature_K"] for r in rs], [r["velocity_m_per_s"] for r in rs],
                         [r["stderr_m_per_s"] for r in rs], tm_ref)
         fits[orient] = f
         orientations[orient] = {"mu_m_per_s_per_K": f["mu_m_per_s_per_K"], "ci95": f["ci95"],
                                 "stderr_m_per_s_per_K": f["stderr_m_per_s_per_K"],
                                 "intercept_m_per_s": f["intercept_m_per_s"],
-                                "n_temperatures": len(rs),
-                                "fit": "weighted linear fit v = b + mu (Tm_ref - T), weights 1/stderr^2"}
+                                "n_temperatures": len(rs), "fit_temperatures_K": [r["temperature_K"] for r in rs],
+                                "fit": "weighted linear fit v = b + mu (Tm_ref - T), weights 1/stderr^2, over "
+                                       f"temperatures at most {max_undercooling_fraction:g} Tm_ref below Tm_ref"}
     # Tm from the orientation with the most temperatures (the configured one)
     main = max(fits, key=lambda o: len(by_orient[o]))
     lat = [r.get("latent_heat_eV_per_atom") for r in runs if r["temperature_K"] < tm_ref]
@@ -84,7 +98,8 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
     ax.errorbar(T, vel, yerr=err, fmt="o", capsize=3, label="MD (±1 s.e.)")
     for orient, o in kinetics["orientations"].items():
-        tt = np.linspace(T.min() - 20, T.max() + 20, 50)
+        used = o.get("fit_temperatures_K") or list(T)
+        tt = np.linspace(min(used) - 20, max(used) + 20, 50)
         ax.plot(tt, o["intercept_m_per_s"] + o["mu_m_per_s_per_K"] * (tm_ref - tt), "-",
                 label=f"({orient}) fit: mu = {o['mu_m_per_s_per_K']:.3g} m/s/K")
     ax.axhline(0, color="k", lw=0.6)
@@ -101,8 +116,9 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     plt.close(fig)
 
 
-def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, melting_json, plot_png) -> dict:
-    kinetics, melting = material_kinetics(run_paths, material_name, material)
+def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, melting_json, plot_png,
+                   max_undercooling_fraction: float = 0.12) -> dict:
+    kinetics, melting = material_kinetics(run_paths, material_name, material, max_undercooling_fraction)
     plot_velocities(kinetics, melting, plot_png)
     write_json(kinetics_json, kinetics)
     write_json(melting_json, melting)

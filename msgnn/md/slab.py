@@ -58,7 +58,8 @@ def _check_finite(lmp: Lammps, what: str) -> float:
 
 
 def measure_densities(material: dict, temperature_K: float, seed: int, steps: int = 1000,
-                      melt_temperature_K: float | None = None) -> tuple[float, float | None, float | None]:
+                      melt_temperature_K: float | None = None,
+                      scripts: list | None = None) -> tuple[float, float | None, float | None]:
     """(crystal lattice constant at T in Å, liquid volume per atom at T and at the melt
     temperature in Å^3) from short NPT runs of a small periodic box: the perfect crystal, then
     the same box melted, then brought back to T. With steps = 0: (config lattice constant, None, None)."""
@@ -106,6 +107,8 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT liquid run")
         v_liq = float(lmp.lmp.extract_fix("avg", 0, 0))
+        if scripts is not None:
+            scripts.append(lmp.input_script)
     return a_T, v_liq, v_melt
 
 
@@ -157,7 +160,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     seed = int(seed) % 900_000_000 + 1
     context = f"{material_name} at {temperature_K} K (potential {potential})"
 
-    a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt)
+    density_scripts: list[str] = []
+    a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt, density_scripts)
     if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
         raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                               f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
@@ -328,6 +332,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "potential_sha256": provenance.sha256(potential),
         "seed": seed,
         "input_script": script,
+        "density_input_script": density_scripts[0] if density_scripts else None,
         "wall_time_s": wall,
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
         "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist(),
@@ -390,10 +395,9 @@ def bulk_solid_fraction(material: dict, temperature_K: float, *, liquid: bool = 
             t_melt = 1.6 * float(material["reference_melting_point_K"])
             c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
             c(f"velocity all create {t_melt} {seed} mom yes rot yes dist gaussian")
-            c(f"fix lang all langevin {t_melt} {t_melt} 0.1 {seed + 1}")
-            c("fix integ all nve/limit 0.1")
+            c(f"fix integ all npt temp {t_melt} {t_melt} 0.1 iso 0 0 1.0")   # at crystal volume it would not melt
             c(f"run {max(steps, 200)}")
-            c("unfix lang"); c("unfix integ")
+            c("unfix integ")
         if steps > 0 or liquid:
             c(f"velocity all create {T} {seed + 2} mom yes rot yes dist gaussian")
             c(f"fix lang all langevin {T} {T} 0.1 {seed + 3}")
