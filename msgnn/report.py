@@ -116,6 +116,8 @@ def parity_plot(predictions: dict[str, Path], path: str | Path) -> None:
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.2 * len(TARGETS), 4))
     for name, csv in predictions.items():
         df = pd.read_csv(csv)
+        if "split" in df:  # the headline folds; leave-one-material-out is reported in metrics.json
+            df = df[df["split"] == "group_kfold"]
         for ax, t in zip(axes, TARGETS):
             sub = df[df["target"] == t]
             ax.scatter(sub["true"], sub["predicted"], s=14, alpha=0.7, label=name)

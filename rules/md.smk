@@ -7,7 +7,8 @@ rule md_run:
         run="results/md/{material}/T{temperature}/run.json",
         snapshots="results/md/{material}/T{temperature}/snapshots.npz",
     params:
-        material=lambda wc: config["materials"][wc.material],
+        # the material without its temperature list: adding a temperature reruns no other run
+        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k != "temperatures_K"},
         md={k: v for k, v in config["md"].items() if k != "kinetic_fit_max_undercooling_fraction"},
         seed=lambda wc: condition_seed(config, "md", wc.material, wc.temperature),
     log:
