@@ -1,11 +1,12 @@
 """DVC: `dvc repro` runs the pipeline (smoke scale) in a clone and `dvc push` stores the results."""
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from msgnn.config import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +31,9 @@ def test_dvc_pipeline_declares_params_metrics_and_plots():
 def test_dvc_repro_and_push_at_smoke_scale(tmp_path):
     repo = tmp_path / "repo"
     run(["git", "clone", "--quiet", str(ROOT), str(repo)], tmp_path)
-    shutil.copy(ROOT / "tests/smoke_config.yaml", repo / "config.yaml")
+    # DVC reads params from config.yaml, so every section must be spelled out: write the smoke
+    # config with its defaults filled in
+    (repo / "config.yaml").write_text(yaml.safe_dump(load(ROOT / "tests/smoke_config.yaml")))
     run(["dvc", "remote", "add", "--local", "-f", "-d", "scratch", str(tmp_path / "remote")], repo)
     run(["dvc", "repro"], repo, timeout=1100)
     metrics = json.loads((repo / "results/report/metrics.json").read_text())
