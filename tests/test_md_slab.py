@@ -37,6 +37,9 @@ def test_outputs_follow_the_contract(runs, tmp_path):
                 "solid_fraction"):
         assert key in rec, key
     assert "pair_coeff" in rec["input_script"] and "Al_mm.eam.fs" in rec["input_script"]
+    th = rec["thermo"]
+    assert len(th["time_ps"]) == len(th["temp_K"]) == len(th["pe_eV"]) == len(th["press_bar"]) > 0
+    assert abs(np.mean(th["temp_K"]) - 760) < 60 and max(th["pe_eV"]) < 0   # thermostatted, bound metal
     F, N = 2, rec["n_atoms"]
     assert snap["positions_A"].shape == (F, N, 3) and snap["cell_A"].shape == (F, 3, 3)
     for k in ("structure_type", "solid", "pe_eV", "coordination", "q6"):

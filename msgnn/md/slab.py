@@ -252,6 +252,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         if len(snap_at) < int(md["snapshots"]):
             snap_at = set(range(n_samples - int(md["snapshots"]) + 1, n_samples + 1))
         times, n_solid, t_interface, t_bulk, box_lz, temps = [], [], [], [], [], []
+        pes, presses = [], []
         snaps = []
         s0 = sample(False)
         times.append(0.0); n_solid.append(int(s0["solid"].sum()))
@@ -266,6 +267,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
             times.append(k * every * ts_fs / 1000.0); n_solid.append(ns)
             box_lz.append(float(s["boxhi"][2] - s["boxlo"][2]))
             temps.append(float(lmp.lmp.get_thermo("temp")))
+            pes.append(float(pe))
+            presses.append(float(lmp.lmp.get_thermo("press")))
             Lz = s["boxhi"][2] - s["boxlo"][2]
             zi = fit.interface_positions(s["x"][:, 2], s["solid"], Lz, s["boxlo"][2], n_density, area)
             d = np.min(np.abs((s["x"][:, 2, None] - zi[None, :] + 0.5 * Lz) % Lz - 0.5 * Lz), axis=1)
@@ -337,6 +340,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
         "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist(),
                                "box_lz_A": [None] + box_lz, "temperature_K": [None] + temps},
+        "thermo": {"time_ps": times.tolist()[1:], "temp_K": temps, "pe_eV": pes, "press_bar": presses,
+                   "lz_A": box_lz},  # the growth run's thermo log, one row per sample
         "interface_temperature_K": t_int,
         "interface_heating_K": (t_int - T) if math.isfinite(t_int) else None,
         "bulk_temperature_K": float(np.nanmean(t_bulk)) if t_bulk else None,
