@@ -1,0 +1,67 @@
+"""Faults in the MD stage: a run that cannot start (corrupt potential file) or blows up (absurd
+timestep) raises SimulationError quoting LAMMPS's own message and naming the condition and the
+potential, writes nothing, and under `snakemake --keep-going` the other materials still finish."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from msgnn.errors import SimulationError
+from msgnn.md.lammps_env import resolve_potential
+from msgnn.md.slab import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
+      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
+TINY_MD = {"cells": [3, 3, 12], "melt_steps": 400, "equilibrate_steps": 100, "growth_steps": 2000,
+           "sample_every": 100, "snapshots": 2, "expansion_steps": 200, "transient_ps": 1.0}
+
+
+def _corrupt_potential(path: Path) -> Path:
+    """A truncated copy of the real Al potential (what an interrupted download leaves)."""
+    path.write_bytes(resolve_potential("Al_mm.eam.fs").read_bytes()[:6000])
+    return path
+
+
+def test_corrupt_potential_raises_simulation_error_and_writes_nothing(tmp_path):
+    bad = _corrupt_potential(tmp_path / "Al_truncated.eam.fs")
+    out = tmp_path / "out"
+    with pytest.raises(SimulationError) as err:
+        simulate("AlBad", {**AL, "potential": str(bad)}, TINY_MD, 800, 1, out / "run.json", out / "snapshots.npz")
+    msg = str(err.value)
+    assert "ERROR" in msg and "pair_coeff" in msg, msg      # LAMMPS's own message and the failing command
+    assert "AlBad at 800 K" in msg and str(bad) in msg, msg   # the condition and the input file
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_blown_up_run_raises_simulation_error_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(SimulationError) as err:   # 200 fs: atoms fly apart within the first steps
+        simulate("Al", {**AL, "timestep_fs": 200.0}, TINY_MD, 800, 1, out / "run.json", out / "snapshots.npz")
+    msg = str(err.value)
+    assert "Al at 800 K" in msg and "Al_mm.eam.fs" in msg, msg
+    assert "ERROR" in msg or "non-finite" in msg or "blew up" in msg, msg
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_keep_going_finishes_the_good_material(tmp_path):
+    cfg = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
+    bad = _corrupt_potential(tmp_path / "Al_truncated.eam.fs")
+    cfg["materials"] = {"Al": {**AL, "temperatures_K": [800, 1000]},
+                        "AlBad": {**AL, "potential": str(bad), "temperatures_K": [800, 1000]}}
+    cfg["md"].update(TINY_MD)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
+                          "results/md/Al/kinetics.json", "results/md/AlBad/kinetics.json",
+                          "--cores", "2", "--keep-going", "--directory", str(tmp_path), "--configfile", "config.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    md = tmp_path / "results/md"
+    for f in ("kinetics.json", "T800/run.json", "T800/snapshots.npz", "T1000/run.json"):
+        assert (md / "Al" / f).is_file(), (f, out[-3000:])
+    assert not (md / "AlBad").exists() or not any(p.is_file() for p in (md / "AlBad").rglob("*"))
+    log = (tmp_path / "results/logs/md/md_run/AlBad_T800.log").read_text()
+    assert "SimulationError" in log and "ERROR" in log and "pair_coeff" in log and str(bad) in log, log[-3000:]
