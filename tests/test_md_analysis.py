@@ -27,9 +27,11 @@ def _runs(tmp_path, mu=0.35, tm=1340.0, noise=0.5, seed=0):
 
 def test_kinetics_and_melting_point_files(tmp_path):
     paths = _runs(tmp_path)
-    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "m.json", tmp_path / "v.png")
+    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", None, tmp_path / "v.png")
+    assert not (tmp_path / "m.json").exists()
     k = json.loads((tmp_path / "k.json").read_text())
-    m = json.loads((tmp_path / "m.json").read_text())
+    m = out["melting_point"]
+    assert k["melting_point_from_velocity"]["melting_point_K"] == m["melting_point_K"]
     o = k["orientations"]["100"]
     assert o["ci95"][0] < 0.35 < o["ci95"][1]
     assert o["mu_m_per_s_per_K"] == pytest.approx(0.35, rel=0.05)

@@ -1,11 +1,11 @@
-"""Snakemake adapter: per-material v(T) -> kinetics.json, melting_point.json, v(T) plot."""
+"""Snakemake adapter: per-material v(T) -> kinetics.json (with the v(T)-crossing Tm), v(T) plot."""
 from msgnn.md.analysis import write_kinetics
 from msgnn.workflow import run_script
 
 
 def main(sm):
     write_kinetics(list(sm.input.runs), sm.wildcards.material, dict(sm.params.material),
-                   sm.output.kinetics, sm.output.melting_point, sm.output.plot,
+                   sm.output.kinetics, None, sm.output.plot,
                    float(sm.params.max_undercooling_fraction))
 
 

@@ -1,4 +1,6 @@
-"""Per-material kinetics from the per-condition MD runs: v(T), kinetic coefficient mu, Tm."""
+"""Per-material kinetics from the per-condition MD runs: v(T), kinetic coefficient mu, and the
+temperature where v(T) crosses zero (kept in kinetics.json as `melting_point_from_velocity`, for
+comparison; melting_point.json is written by the coexistence method, msgnn.md.melting)."""
 from __future__ import annotations
 
 import json
@@ -42,7 +44,7 @@ def near_melting(temperatures, tm_ref: float, max_undercooling_fraction: float, 
 
 def material_kinetics(run_paths, material_name: str, material: dict,
                       max_undercooling_fraction: float = 0.12) -> tuple[dict, dict]:
-    """kinetics.json and melting_point.json content for one material."""
+    """kinetics.json content and the v(T) = 0 crossing (melting point estimate) for one material."""
     runs = sorted((read_run(p) for p in run_paths), key=lambda r: r["temperature_K"])
     for p, r in zip(run_paths, runs):
         if r["material"] != material_name:
@@ -82,6 +84,8 @@ def material_kinetics(run_paths, material_name: str, material: dict,
                "melting_point_K": fits[main]["melting_point_K"], "uncertainty_K": fits[main]["uncertainty_K"],
                "published_K": tm_ref, "orientation": main,
                "method": "temperature where the weighted linear fit of v(T) crosses zero; 1-sigma from the fit covariance"}
+    kinetics["melting_point_from_velocity"] = {k: melting[k] for k in
+                                               ("melting_point_K", "uncertainty_K", "orientation", "method")}
     return kinetics, melting
 
 
@@ -118,8 +122,12 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
 
 def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, melting_json, plot_png,
                    max_undercooling_fraction: float = 0.12) -> dict:
+    """Write kinetics.json (with the v(T)-crossing Tm under `melting_point_from_velocity`) and the
+    v(T) plot; `melting_json` (None in the workflow, where rule md_melting writes
+    melting_point.json by the coexistence method) gets the v(T)-crossing estimate on its own."""
     kinetics, melting = material_kinetics(run_paths, material_name, material, max_undercooling_fraction)
     plot_velocities(kinetics, melting, plot_png)
     write_json(kinetics_json, kinetics)
-    write_json(melting_json, melting)
+    if melting_json is not None:
+        write_json(melting_json, melting)
     return {"kinetics": kinetics, "melting_point": melting}

@@ -161,7 +161,10 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     context = f"{material_name} at {temperature_K} K (potential {potential})"
 
     density_scripts: list[str] = []
-    a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt, density_scripts)
+    try:
+        a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt, density_scripts)
+    except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
+        raise SimulationError(f"{context}: {exc}") from None
     if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
         raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                               f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
@@ -415,3 +418,56 @@ def bulk_solid_fraction(material: dict, temperature_K: float, *, liquid: bool = 
         q6 = np.array(c.lmp.numpy.extract_compute("q6", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))[:n, 0]
     return {"solid_fraction": float(np.mean(bonds >= info.min_bonds)), "mean_coordination": float(coord.mean()),
             "mean_q6": float(q6.mean()), "n_atoms": n}
+
+
+def build_two_phase(c: Lammps, material: dict, md: dict, a_T: float, v_liquid: float | None,
+                    v_melt: float | None, temperature_K: float, seed: int) -> dict:
+    """Set up, in the open LAMMPS instance `c`, the same crystal–liquid slab as `run_condition`
+    (crystal middle half at lattice constant `a_T`, outer half melted at the melt temperature with
+    the crystal held fixed, brought to the liquid density `v_liquid` and to `temperature_K`), and
+    stop there: no fix is left defined, the crystal atoms have no velocities yet. Defines the
+    groups `solid`/`liquid` and the classification computes (`bonds` etc.). Returns the geometry
+    (n_atoms, area_A2, n_density_per_A3, box z origin and length)."""
+    md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
+    lattice = material["lattice"]
+    info = LATTICES[lattice]
+    potential = resolve_potential(material["potential"])
+    T = float(temperature_K)
+    t_melt = md["melt_temperature_factor"] * float(material["reference_melting_point_K"])
+    nx, ny, nz = (int(v) for v in md["cells"])
+    c("units metal"); c("atom_style atomic"); c("boundary p p p"); c("atom_modify map array")
+    c(lattice_command(lattice, a_T, md["orientation"]))
+    c(f"region box block 0 {nx} 0 {ny} 0 {nz}")
+    c("create_box 1 box"); c("create_atoms 1 box")
+    _setup_potential(c, material, potential)
+    c(f"timestep {float(material.get('timestep_fs', 2.0)) / 1000:.6f}")
+    c("thermo 0"); c("thermo_modify lost error norm no")
+    c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
+    c("group solid region xtal"); c("group liquid subtract all solid")
+    for cmd in classification_commands(lattice, a_T):
+        c(cmd)
+    c.comment("melt the outer half; the crystal half is held fixed")
+    c(f"displace_atoms liquid random {0.1 * a_T:.4f} {0.1 * a_T:.4f} {0.1 * a_T:.4f} {seed} units box")
+    boxlo0, boxhi0, *_ = c.lmp.extract_box()
+    zlo, lz_built = boxlo0[2], boxhi0[2] - boxlo0[2]
+    lz_now = lz_built
+    n_liquid = int(c.lmp.get_natoms()) - int(round(info.atoms_per_cell * nx * ny * nz / 2))
+    area = (boxhi0[0] - boxlo0[0]) * (boxhi0[1] - boxlo0[1])
+    if v_melt is not None:
+        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_melt / area, "melt")
+    c(f"velocity liquid create {t_melt:.2f} {seed} mom yes rot no dist gaussian")
+    c(f"fix lang liquid langevin {t_melt:.2f} {t_melt:.2f} 0.1 {seed + 1}")
+    c("fix integ liquid nve/limit 0.1")
+    c(f"run {md['melt_steps']}")
+    _check_finite(c, "melting")
+    if v_liquid is not None:
+        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_liquid / area, "cool")
+    c.comment("bring the liquid to T; crystal still fixed")
+    c("unfix lang")
+    c(f"fix lang liquid langevin {T:.2f} {T:.2f} 0.1 {seed + 2}")
+    c(f"run {md['equilibrate_steps']}")
+    _check_finite(c, "equilibration")
+    c("unfix lang"); c("unfix integ")
+    return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": float(area),
+            "n_density_per_A3": info.atoms_per_cell / a_T ** 3, "zlo_A": float(zlo), "lz_A": float(lz_now),
+            "cells": [nx, ny, nz]}

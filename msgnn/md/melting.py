@@ -1,0 +1,241 @@
+"""Melting point by the two-phase (solid–liquid coexistence) method in the NPH ensemble.
+
+The slab of `msgnn.md.slab` (crystal middle half, liquid outer half, lateral box at the crystal's
+NPT lattice constant at the reference Tm) is started near the reference melting point and then
+integrated with no thermostat, a barostat along z only (Pzz = 0; the lateral box stays at the
+crystal's lattice constant). Enthalpy is conserved, so if the slab is too hot the crystal melts
+and the latent heat it absorbs cools the system, if too cold the crystal grows and warms it: the
+temperature relaxes to the coexistence (melting) temperature and fluctuates about it while both
+phases remain. Tm of a replica = mean temperature over the plateau (the run after a discarded
+transient), with a block-average standard error; replicas (independent seeds, started at
+temperatures spread symmetrically about the reference so that an incomplete relaxation does not
+bias the mean) give Tm = mean ± standard error of the replica values. A replica in which one
+phase disappeared (no coexistence, so its temperature is not Tm) is reported and left out.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from msgnn import provenance
+from msgnn.errors import SimulationError
+from msgnn.io import atomic_path, read_json, write_json
+from msgnn.md.lammps_env import Lammps, resolve_potential
+from msgnn.md.slab import MD_DEFAULTS, _check_finite, _suffix, build_two_phase, measure_densities
+from msgnn.md.structure import LATTICES
+
+log = logging.getLogger(__name__)
+
+MELTING_DEFAULTS = {
+    "replicas": 3,              # independent coexistence runs (seeds)
+    "steps": 12000,             # NPH coexistence steps per replica
+    "material_steps": {},       # per-material override of steps, e.g. {"Si": 20000}
+    "thermalize_ps": 3.0,       # whole slab, Langevin + z barostat at the start temperature (the
+                                # quenched liquid's structure relaxes: Si's releases heat for ~2 ps)
+    "start_spread_K": 20.0,     # replicas start at Tm_ref + spread * linspace(-1, 1, replicas)
+    "sample_every": 50,         # temperature averaged over this many steps per sample
+    "discard_fraction": 0.4,    # transient at the start of the NPH run left out of the plateau
+    "blocks": 5,                # block averaging of the plateau for a replica's standard error
+    "min_solid_fraction": 0.1,  # coexistence check at the end of the run (each phase ≥ this fraction)
+}
+
+
+def plateau_estimate(temperatures, discard_fraction: float = 0.4, blocks: int = 5) -> dict:
+    """Mean and standard error of the plateau of a temperature series: the first
+    `discard_fraction` of the samples are dropped (the relaxation), the rest is cut into `blocks`
+    equal blocks whose means give the standard error (std of block means / sqrt(blocks)), which
+    accounts for the time correlation of the samples. Also returns the drift (slope) of the
+    plateau in K per sample."""
+    T = np.asarray(temperatures, float)
+    if T.ndim != 1 or T.size < 2 * blocks or not np.all(np.isfinite(T)):
+        raise ValueError(f"need a finite 1-D temperature series of at least {2 * blocks} samples, got {T.shape}")
+    start = int(round(discard_fraction * T.size))
+    plateau = T[start:]
+    nb = max(2, min(int(blocks), plateau.size // 2))
+    usable = plateau[: (plateau.size // nb) * nb]
+    means = usable.reshape(nb, -1).mean(axis=1)
+    slope = float(np.polyfit(np.arange(plateau.size), plateau, 1)[0])
+    return {"mean_K": float(plateau.mean()), "stderr_K": float(means.std(ddof=1) / math.sqrt(nb)),
+            "n_samples": int(plateau.size), "first_sample": start, "drift_K_per_sample": slope}
+
+
+def combine_replicas(values, stderrs=None) -> tuple[float, float]:
+    """Mean of the replica melting points and its uncertainty: the standard error of the mean
+    from the replica scatter, never smaller than the one propagated from the replicas' own
+    (block-average) standard errors; with one replica, that replica's standard error."""
+    v = np.asarray(values, float)
+    if v.size == 0:
+        raise ValueError("no replica values")
+    within = (math.sqrt(float(np.sum(np.asarray(stderrs, float) ** 2))) / v.size) if stderrs is not None else 0.0
+    between = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+    return float(v.mean()), max(between, within)
+
+
+def start_temperatures(tm_ref: float, replicas: int, spread_K: float) -> list[float]:
+    if replicas == 1:
+        return [float(tm_ref)]
+    return [float(t) for t in tm_ref + spread_K * np.linspace(-1.0, 1.0, replicas)]
+
+
+def _solid_fraction(c: Lammps, info) -> float:
+    from lammps import LMP_STYLE_ATOM, LMP_TYPE_VECTOR
+    c("run 0 post no")
+    n = int(c.lmp.extract_global("nlocal"))
+    bonds = np.array(c.lmp.numpy.extract_compute("bonds", LMP_STYLE_ATOM, LMP_TYPE_VECTOR), copy=True)[:n]
+    return float(np.mean(bonds >= info.min_bonds))
+
+
+def coexistence_run(material: dict, md: dict, melting: dict, start_temperature_K: float, seed: int,
+                    a_T: float, v_liquid: float | None, v_melt: float | None,
+                    context: str = "coexistence") -> dict:
+    """One NPH coexistence replica: returns its temperature series, solid fractions and plateau."""
+    melting = {**MELTING_DEFAULTS, **{k: v for k, v in melting.items() if v is not None}}
+    T0 = float(start_temperature_K)
+    info = LATTICES[material["lattice"]]
+    ts_fs = float(material.get("timestep_fs", 2.0))
+    every = int(melting["sample_every"])
+    steps = int(melting["steps"])
+    n_samples = max(steps // every, 4 * int(melting["blocks"]))
+    pdamp = float(md.get("barostat_damp_ps") or MD_DEFAULTS["barostat_damp_ps"])
+    started = time.time()
+    with Lammps(_suffix(material["pair_style"]), context=context) as c:
+        c.comment(f"msgnn NPH coexistence: start {T0:.1f} K, a = {a_T:.5f} A (NPT crystal at Tm_ref)")
+        geom = build_two_phase(c, material, md, a_T, v_liquid, v_melt, T0, seed)
+        c.comment("thermalise the whole slab at the start temperature (Langevin, barostat along z only)")
+        c(f"velocity solid create {T0:.2f} {seed + 3} mom yes rot no dist gaussian")
+        c(f"fix lang all langevin {T0:.2f} {T0:.2f} 0.1 {seed + 4} zero yes")
+        c(f"fix integ all nph z 0.0 0.0 {pdamp}")
+        c(f"run {max(int(round(1000 * float(melting['thermalize_ps']) / ts_fs)), 1)}")
+        _check_finite(c, "thermalisation")
+        c("unfix lang")
+        c("velocity all zero linear")
+        c.comment("NPH coexistence: no thermostat; the temperature relaxes to Tm")
+        c("variable lz_now equal lz")
+        c(f"fix tavg all ave/time 1 {every} {every} c_thermo_temp v_lz_now")
+        c("run 0")
+        fs_start = _solid_fraction(c, info)
+        temps, lz = [], []
+        for k in range(n_samples):
+            c(f"run {every} pre no post no")
+            _check_finite(c, f"the NPH coexistence run (sample {k + 1})")
+            temps.append(float(c.lmp.extract_fix("tavg", 0, 1, 0)))
+            lz.append(float(c.lmp.extract_fix("tavg", 0, 1, 1)))
+        etotal = float(c.lmp.get_thermo("etotal"))
+        fs_end = _solid_fraction(c, info)
+        script = c.input_script
+    plateau = plateau_estimate(temps, melting["discard_fraction"], melting["blocks"])
+    fmin = float(melting["min_solid_fraction"])
+    coexisting = fmin <= fs_end <= 1 - fmin
+    return {"start_temperature_K": T0, "seed": int(seed), "melting_point_K": plateau["mean_K"],
+            "stderr_K": plateau["stderr_K"], "plateau": plateau, "coexisting": bool(coexisting),
+            "solid_fraction": [fs_start, fs_end], "n_atoms": geom["n_atoms"], "cells": geom["cells"],
+            "time_ps": [(k + 1) * every * ts_fs / 1000 for k in range(n_samples)],
+            "temperature_K": temps, "lz_A": lz, "final_etotal_eV": etotal,
+            "wall_time_s": time.time() - started, "input_script": script}
+
+
+def melting_point(material_name: str, material: dict, md: dict, melting: dict, seed: int) -> dict:
+    """melting_point.json content (plus the replicas' series) for one material."""
+    md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
+    for key in ("cells", "melt_steps", "equilibrate_steps"):
+        if key in material:
+            md[key] = material[key]
+    melting = {**MELTING_DEFAULTS, **{k: v for k, v in (melting or {}).items() if v is not None}}
+    melting["steps"] = int((melting.get("material_steps") or {}).get(material_name, melting["steps"]))
+    started = time.time()
+    tm_ref = float(material["reference_melting_point_K"])
+    potential = resolve_potential(material["potential"])
+    seed = int(seed) % 900_000_000 + 1
+    a_T, v_liquid, v_melt = measure_densities(material, tm_ref, seed, md["expansion_steps"],
+                                              md["melt_temperature_factor"] * tm_ref)
+    if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
+        raise SimulationError(f"{material_name}: NPT crystal lattice constant {a_T:.3f} Å at {tm_ref:g} K is "
+                              f"implausible (config {material['lattice_constant_A']} Å)")
+    replicas = []
+    for i, T0 in enumerate(start_temperatures(tm_ref, int(melting["replicas"]), float(melting["start_spread_K"]))):
+        r = coexistence_run(material, md, melting, T0, seed + 1000 * (i + 1), a_T, v_liquid, v_melt,
+                            context=f"{material_name} NPH coexistence replica {i} (potential {potential})")
+        log.info("%s replica %d: start %.0f K -> plateau %.1f ± %.1f K, solid fraction %.2f -> %.2f%s, %.1f s",
+                 material_name, i, T0, r["melting_point_K"], r["stderr_K"], *r["solid_fraction"],
+                 "" if r["coexisting"] else " (one phase vanished: left out)", r["wall_time_s"])
+        replicas.append(r)
+    good = [r for r in replicas if r["coexisting"]]
+    if not good:
+        raise SimulationError(f"{material_name}: no coexistence replica kept both phases "
+                              f"(end solid fractions {[round(r['solid_fraction'][1], 2) for r in replicas]}); "
+                              "run longer slabs or start closer to Tm")
+    tm, unc = combine_replicas([r["melting_point_K"] for r in good], [r["stderr_K"] for r in good])
+    return {
+        "material": material_name, "potential": material["potential"],
+        "melting_point_K": tm, "uncertainty_K": unc, "published_K": tm_ref,
+        "deviation_fraction": (tm - tm_ref) / tm_ref,
+        "method": "two-phase coexistence, NPH (no thermostat, barostat Pzz = 0 along z only, lateral box at "
+                  "the crystal's NPT lattice constant at the reference Tm): Tm = mean plateau temperature; "
+                  "uncertainty = standard error of the mean over replicas (not below the propagated "
+                  "block-average errors)",
+        "orientation": md["orientation"], "lattice_constant_A": a_T, "liquid_volume_per_atom_A3": v_liquid,
+        "replicas": len(replicas), "replicas_used": len(good),
+        "replica_melting_points_K": [r["melting_point_K"] for r in replicas],
+        "replica_stderr_K": [r["stderr_K"] for r in replicas],
+        "replica_start_temperatures_K": [r["start_temperature_K"] for r in replicas],
+        "replica_solid_fraction": [r["solid_fraction"] for r in replicas],
+        "replica_coexisting": [r["coexisting"] for r in replicas],
+        "replica_seeds": [r["seed"] for r in replicas],
+        "n_atoms": replicas[0]["n_atoms"], "cells": replicas[0]["cells"],
+        "nph_steps": melting["steps"],
+        "timestep_fs": float(material.get("timestep_fs", 2.0)),
+        "melting_settings": melting,
+        "potential_path": str(potential), "potential_sha256": provenance.sha256(potential),
+        "wall_time_s": time.time() - started,
+        "series": [{"time_ps": r["time_ps"], "temperature_K": r["temperature_K"], "lz_A": r["lz_A"]}
+                   for r in replicas],
+        "input_script": replicas[0]["input_script"],
+        "synthetic": False,
+    }
+
+
+def plot_series(result: dict, path: str | Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
+    for i, s in enumerate(result["series"]):
+        ax.plot(s["time_ps"], s["temperature_K"], lw=0.8,
+                label=f"replica {i}: {result['replica_melting_points_K'][i]:.0f} K")
+    ax.axhline(result["published_K"], color="gray", ls=":", label=f"published {result['published_K']:g} K")
+    ax.axhline(result["melting_point_K"], color="k", ls="--",
+               label=f"Tm {result['melting_point_K']:.0f} ± {result['uncertainty_K']:.0f} K")
+    ax.set_xlabel("NPH time (ps)")
+    ax.set_ylabel("temperature (K)")
+    ax.set_title(f"{result['material']} coexistence ({result['potential']})")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_melting_point(material_name: str, material: dict, md: dict, melting: dict, seed: int,
+                        out_json: str | Path, plot_png: str | Path | None = None,
+                        kinetics_json: str | Path | None = None) -> dict:
+    """Run the coexistence replicas and write melting_point.json (and the T(t) plot)."""
+    result = melting_point(material_name, material, md, melting, seed)
+    if kinetics_json is not None:
+        k = read_json(kinetics_json)
+        vt = k.get("melting_point_from_velocity")
+        if vt:
+            result["velocity_crossing"] = vt
+    if plot_png is not None:
+        plot_series(result, plot_png)
+    out = {k: v for k, v in result.items() if k != "series"}
+    out["series"] = result["series"]
+    write_json(out_json, out)
+    log.info("%s: Tm = %.1f ± %.1f K (published %g K, %+.2f %%), %d/%d replicas, %.0f s", material_name,
+             result["melting_point_K"], result["uncertainty_K"], result["published_K"],
+             100 * result["deviation_fraction"], result["replicas_used"], result["replicas"], result["wall_time_s"])
+    return out
