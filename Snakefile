@@ -43,7 +43,7 @@ rule all:
 # One target per stage (used by dvc.yaml's stages and handy on the command line).
 rule md_all:
     input:
-        expand("results/md/{material}/kinetics.json", material=MATERIALS),
+        expand("results/md/{material}/{f}.json", material=MATERIALS, f=["kinetics", "melting_point"]),
         expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
 
 

@@ -29,7 +29,8 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     kin = tmp_path / "kinetics.json"
     kin.write_text(json.dumps({"material": "Al", "reference_melting_point_K": 926,
                                "velocities": [{"temperature_K": 800, "velocity_m_per_s": 30, "stderr_m_per_s": 2}],
-                               "orientations": {"100": {"mu_m_per_s_per_K": 0.3, "ci95": [0.2, 0.4]}}}))
+                               "orientations": {"100": {"mu_m_per_s_per_K": 0.3, "ci95": [0.2, 0.4]}},
+                               "melting_point_from_velocity": {"melting_point_K": 941.0, "uncertainty_K": 4.0}}))
     melt = tmp_path / "melting.json"
     melt.write_text(json.dumps({"material": "Al", "potential": "Al_mm.eam.fs", "melting_point_K": 930.0,
                                 "uncertainty_K": 5.0, "published_K": 926}))
@@ -43,7 +44,7 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     assert metrics["models"]["msgnn"]["rmse"]["growth_rate"] == pytest.approx(1.5)
     assert metrics["models"]["msgnn_default"]["rmse"]["growth_rate"] == pytest.approx(0.5)
     text = (out / "report.md").read_text()
-    assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text
+    assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text and "| 941 ± 4 |" in text
     assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
     assert "mlp_default" not in metrics["models"]  # only folders that exist are reported
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):

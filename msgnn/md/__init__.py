@@ -4,5 +4,6 @@
 - `structure`: lattices and the solid/liquid classification computes.
 - `slab`: one condition's simulation -> run.json + snapshots.npz.
 - `fit`: interface velocity and kinetic-coefficient fits (pure numpy/scipy).
-- `analysis`: per-material kinetics.json / melting_point.json / v(T) plot.
+- `analysis`: per-material kinetics.json (v(T) fits, Tm from v = 0) and the v(T) plot.
+- `melting`: melting point by NPH two-phase coexistence (melting_point.json).
 """
