@@ -178,46 +178,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         c = lmp
         c.comment(f"msgnn slab: {material_name} T={temperature_K} K orientation {md['orientation']}; "
                   f"a(T)={a_T:.5f} A from an NPT crystal run")
-        c("units metal"); c("atom_style atomic"); c("boundary p p p"); c("atom_modify map array")
-        c(lattice_command(lattice, a_T, md["orientation"]))
-        c(f"region box block 0 {nx} 0 {ny} 0 {nz}")
-        c("create_box 1 box"); c("create_atoms 1 box")
-        _setup_potential(c, material, potential)
-        c(f"timestep {ts_fs / 1000:.6f}")
-        c("thermo 0"); c("thermo_modify lost error norm no")
-        c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
-        c("group solid region xtal"); c("group liquid subtract all solid")
-        for cmd in classification_commands(lattice, a_T):
-            c(cmd)
-        # 1) melt the outer half with the crystal held fixed (not integrated, zero velocity):
-        #    random displacements beyond the Lindemann amplitude, then Langevin at the melt
-        #    temperature (homogeneous melting of a superheated crystal is too slow otherwise)
-        c.comment("melt the outer half; the crystal half is held fixed")
-        c(f"displace_atoms liquid random {0.1 * a_T:.4f} {0.1 * a_T:.4f} {0.1 * a_T:.4f} {seed} units box")
-        # the outer half gets the hot liquid's density first: squeezed to crystal density it
-        # would not melt at all (Cu stays crystalline at 1.6 Tm)
-        boxlo0, boxhi0, *_ = lmp.lmp.extract_box()
-        zlo, lz_built = boxlo0[2], boxhi0[2] - boxlo0[2]
-        lz_now = lz_built
-        n_liquid = int(lmp.lmp.get_natoms()) - int(round(info.atoms_per_cell * nx * ny * nz / 2))
-        area0 = (boxhi0[0] - boxlo0[0]) * (boxhi0[1] - boxlo0[1])
-        if v_melt is not None:
-            lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_melt / area0, "melt")
-        c(f"velocity liquid create {t_melt:.2f} {seed} mom yes rot no dist gaussian")
-        c(f"fix lang liquid langevin {t_melt:.2f} {t_melt:.2f} 0.1 {seed + 1}")
-        c("fix integ liquid nve/limit 0.1")
-        c(f"run {md['melt_steps']}")
-        _check_finite(c, "melting")
-        # 1b) then the liquid's own density at T
-        if v_liquid is not None:
-            lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_liquid / area0, "cool")
-        # 2) bring the liquid to T (fixed volume)
-        c.comment("bring the liquid to T; crystal still fixed")
-        c("unfix lang")
-        c(f"fix lang liquid langevin {T:.2f} {T:.2f} 0.1 {seed + 2}")
-        c(f"run {md['equilibrate_steps']}")
-        _check_finite(c, "equilibration")
-        c("unfix lang"); c("unfix integ")
+        # 1) melt the outer half with the crystal held fixed, 2) bring the liquid to T
+        build_two_phase(c, material, md, a_T, v_liquid, v_melt, T, seed)
         # 3) growth at T: whole system, barostat along z only, Langevin thermostat on all atoms
         c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
         c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
