@@ -61,3 +61,12 @@ def read_json_object(path: str | Path) -> dict:
     if not isinstance(d, dict):
         raise InputFileError(path, "expected a JSON object")
     return d
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG atomically, then close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from msgnn.io import atomic_path, read_json, write_json  # noqa: E402
+from msgnn.io import atomic_path, read_json, write_json, save_figure  # noqa: E402
 
 TARGETS = ["growth_rate", "nucleation_density", "lambda"]
 TARGET_LABELS = {"growth_rate": "log10 growth rate (m/s)",
@@ -112,12 +112,6 @@ def melting_table(melting: list[dict], kinetics: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
-def _save(fig, path):
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-
-
 def parity_plot(predictions: dict[str, Path], path: str | Path) -> None:
     """One panel per target; one colour per model; test-fold predictions vs measured values."""
     fig, axes = plt.subplots(1, len(TARGETS), figsize=(4.2 * len(TARGETS), 4))
@@ -135,7 +129,7 @@ def parity_plot(predictions: dict[str, Path], path: str | Path) -> None:
         ax.set_ylabel("predicted")
     axes[0].legend(fontsize=8)
     fig.suptitle("Parity, held-out conditions (grouped folds)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def velocity_plot(kinetics: dict[str, dict], path: str | Path) -> None:
@@ -153,7 +147,7 @@ def velocity_plot(kinetics: dict[str, dict], path: str | Path) -> None:
         ax.set_title(material)
         ax.set_xlabel("T (K)")
         ax.set_ylabel("interface velocity (m/s)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def history_plot(history_csv: str | Path, path: str | Path) -> None:
@@ -165,7 +159,7 @@ def history_plot(history_csv: str | Path, path: str | Path) -> None:
     ax.set_ylabel("validation RMSE (log10, mean over targets)")
     ax.set_title("Optuna GPSampler")
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def build(*, train_dir, tune_dir, kinetics_files, melting_files, accuracy_file, recovery_file,

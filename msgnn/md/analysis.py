@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, write_json
+from msgnn.io import write_json, save_figure
 from msgnn.md.fit import kinetic_fit
 
 RUN_KEYS = ("material", "temperature_K", "orientation", "velocity_m_per_s", "stderr_m_per_s")
@@ -115,9 +115,7 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     ax.set_title(f"{kinetics['material']} ({kinetics['potential']})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, melting_json, plot_png,

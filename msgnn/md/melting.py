@@ -23,7 +23,7 @@ import numpy as np
 
 from msgnn import provenance
 from msgnn.errors import SimulationError
-from msgnn.io import atomic_path, read_json, write_json
+from msgnn.io import read_json, write_json, save_figure
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.slab import MD_DEFAULTS, _check_finite, _suffix, build_two_phase, measure_densities
 from msgnn.md.structure import LATTICES
@@ -215,9 +215,7 @@ def plot_series(result: dict, path: str | Path) -> None:
     ax.set_title(f"{result['material']} coexistence ({result['potential']})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_melting_point(material_name: str, material: dict, md: dict, melting: dict, seed: int,

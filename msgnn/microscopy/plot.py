@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from skimage import measure, segmentation  # noqa: E402
 
-from msgnn.io import atomic_path  # noqa: E402
+from msgnn.io import save_figure  # noqa: E402
 
 
 def condition_figure(path, image: np.ndarray, labels: np.ndarray, facets: dict, pixel_size_m: float,
@@ -30,9 +30,7 @@ def condition_figure(path, image: np.ndarray, labels: np.ndarray, facets: dict, 
     axes[2].set_title(f"facet graph ({len(cents)} nodes, {ei.shape[1] // 2} edges)")
     fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def accuracy_figure(path, rows: list[dict]) -> None:
@@ -46,6 +44,4 @@ def accuracy_figure(path, rows: list[dict]) -> None:
     ax.set_title("segmentation accuracy (synthetic JMAK images)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -111,7 +111,7 @@ def plot_fit(clean: pd.DataFrame, fit: dict, summary: dict, path, *, title: str,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from msgnn.io import atomic_path
+    from msgnn.io import save_figure
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     used = clean[clean["used_in_fit"]]
@@ -140,6 +140,4 @@ def plot_fit(clean: pd.DataFrame, fit: dict, summary: dict, path, *, title: str,
     ax2.legend(fontsize=7)
     fig.suptitle(("SYNTHETIC reactor log — " if synthetic else "") + title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
