@@ -27,7 +27,7 @@ def _runs(tmp_path, mu=0.35, tm=1340.0, noise=0.5, seed=0):
 
 def test_kinetics_and_melting_point_files(tmp_path):
     paths = _runs(tmp_path)
-    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", None, tmp_path / "v.png")
+    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "v.png")
     assert not (tmp_path / "m.json").exists()
     k = json.loads((tmp_path / "k.json").read_text())
     m = out["melting_point"]
@@ -49,7 +49,7 @@ def test_bad_run_record_names_the_file(tmp_path):
     del rec["stderr_m_per_s"]
     paths[2].write_text(json.dumps(rec))
     with pytest.raises(InputFileError, match="T1240"):
-        write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "m.json", tmp_path / "v.png")
+        write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "v.png")
     assert not (tmp_path / "k.json").exists()
 
 

@@ -5,7 +5,7 @@ from msgnn.workflow import run_script
 
 def main(sm):
     write_kinetics(list(sm.input.runs), sm.wildcards.material, dict(sm.params.material),
-                   sm.output.kinetics, None, sm.output.plot,
+                   sm.output.kinetics, sm.output.plot,
                    float(sm.params.max_undercooling_fraction))
 
 

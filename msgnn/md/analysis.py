@@ -118,14 +118,11 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, melting_json, plot_png,
+def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, plot_png,
                    max_undercooling_fraction: float = 0.12) -> dict:
     """Write kinetics.json (with the v(T)-crossing Tm under `melting_point_from_velocity`) and the
-    v(T) plot; `melting_json` (None in the workflow, where rule md_melting writes
-    melting_point.json by the coexistence method) gets the v(T)-crossing estimate on its own."""
+    v(T) plot. melting_point.json is written by rule md_melting (coexistence method) only."""
     kinetics, melting = material_kinetics(run_paths, material_name, material, max_undercooling_fraction)
     plot_velocities(kinetics, melting, plot_png)
     write_json(kinetics_json, kinetics)
-    if melting_json is not None:
-        write_json(melting_json, melting)
     return {"kinetics": kinetics, "melting_point": melting}
