@@ -20,6 +20,8 @@ config = validate(config, source="config (config.yaml + --configfile/--config ov
 wildcard_constraints:
     material="[A-Za-z0-9_-]+",
     temperature=r"\d+",
+    orientation="100|110|111",
+    replica=r"\d+",
     model="[a-z_]+",
 
 
@@ -44,6 +46,7 @@ rule all:
 rule md_all:
     input:
         expand("results/md/{material}/{f}.json", material=MATERIALS, f=["kinetics", "melting_point"]),
+        expand_conditions("results/md/{material}/T{temperature}/run.json", CONDITIONS),
         expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
 
 

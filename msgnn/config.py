@@ -71,8 +71,10 @@ def config_hash(config: dict) -> str:
 
 
 def conditions(config: dict) -> list[tuple[str, int]]:
-    """Every (material, temperature_K) condition of the run, temperatures as integer kelvin."""
-    return [(m, int(round(t))) for m, mat in config["materials"].items() for t in mat["temperatures_K"]]
+    """Every (material, temperature_K) MD condition of the run, temperatures as integer kelvin:
+    the material's temperatures_K and its MD-only md_temperatures_K, sorted."""
+    return [(m, t) for m, mat in config["materials"].items()
+            for t in sorted({int(round(x)) for x in [*mat["temperatures_K"], *mat.get("md_temperatures_K", [])]})]
 
 
 def condition_seed(config: dict, *keys) -> int:
@@ -82,7 +84,8 @@ def condition_seed(config: dict, *keys) -> int:
 
 
 def growth_conditions(config: dict) -> list[tuple[str, int]]:
-    """Conditions below the material's reference melting point: these crystallize, so they get
-    micrographs, reactor logs and dataset samples. Temperatures above it are MD-only (melting side)."""
-    return [(m, t) for m, t in conditions(config)
-            if t < config["materials"][m]["reference_melting_point_K"]]
+    """The temperatures_K below the material's reference melting point: these crystallize, so they
+    get micrographs, reactor logs and dataset samples. Those above it and md_temperatures_K are MD-only."""
+    return [(m, t) for m, mat in config["materials"].items()
+            for t in sorted({int(round(x)) for x in mat["temperatures_K"]})
+            if t < mat["reference_melting_point_K"]]

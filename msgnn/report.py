@@ -133,17 +133,17 @@ def parity_plot(predictions: dict[str, Path], path: str | Path) -> None:
 
 
 def velocity_plot(kinetics: dict[str, dict], path: str | Path) -> None:
-    """Interface velocity against temperature per material, with standard errors."""
+    """Interface velocity against temperature per material and orientation, replica means ± 1 s.e."""
     fig, axes = plt.subplots(1, len(kinetics), figsize=(4.2 * len(kinetics), 3.6), squeeze=False)
     for ax, (material, kin) in zip(axes[0], kinetics.items()):
-        v = kin["velocities"]
-        T = [p["temperature_K"] for p in v]
-        ax.errorbar(T, [p["velocity_m_per_s"] for p in v], yerr=[p["stderr_m_per_s"] for p in v],
-                    fmt="o", capsize=3)
+        for orient in dict.fromkeys(str(p.get("orientation", "100")) for p in kin["velocities"]):
+            v = [p for p in kin["velocities"] if str(p.get("orientation", "100")) == orient]
+            ax.errorbar([p["temperature_K"] for p in v], [p["velocity_m_per_s"] for p in v],
+                        yerr=[p["stderr_m_per_s"] for p in v], fmt="o", capsize=3, label=f"({orient})")
         ax.axhline(0, color="k", lw=0.8)
         if kin.get("reference_melting_point_K"):
             ax.axvline(kin["reference_melting_point_K"], color="r", ls=":", label="published Tm")
-            ax.legend(fontsize=8)
+        ax.legend(fontsize=8)
         ax.set_title(material)
         ax.set_xlabel("T (K)")
         ax.set_ylabel("interface velocity (m/s)")

@@ -1,4 +1,6 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
+from pathlib import Path
+
 from msgnn.config import conditions, growth_conditions
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
@@ -44,3 +46,28 @@ def tuned_params_file(wildcards):
     if wildcards.base == "msgnn":
         return "results/tune/best_params.json"
     return f"results/tune/{wildcards.base}/best_params.json"
+
+
+# material keys that select runs rather than change one: editing them reruns no existing run
+MD_ONLY_KEYS = ("temperatures_K", "md_temperatures_K", "nucleation_temperatures_K")
+
+
+def md_run_settings():
+    """The md settings a slab run depends on (not the analysis or scheduling keys)."""
+    skip = ("kinetic_fit_max_undercooling_fraction", "melting", "nucleation", "replicas", "extra_orientations")
+    return {k: v for k, v in config["md"].items() if k not in skip}
+
+
+def md_orientations():
+    return [config["md"]["orientation"]] + [o for o in config["md"]["extra_orientations"]
+                                            if o != config["md"]["orientation"]]
+
+
+def md_replica_runs(material, orientation, temperature):
+    return [f"results/md/{material}/{orientation}/T{temperature}/r{r}/run.json"
+            for r in range(config["md"]["replicas"])]
+
+
+def md_checkpoint_dir(wildcards, output):
+    """Restart files of a running slab replica: beside its outputs, removed when it finishes."""
+    return str(Path(output.run).parent / "checkpoint")

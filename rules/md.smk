@@ -3,18 +3,20 @@ from msgnn.config import condition_seed
 
 
 rule md_run:
+    # one replica (independent seed) of one (material, interface orientation, temperature) slab
     output:
-        run="results/md/{material}/T{temperature}/run.json",
-        snapshots="results/md/{material}/T{temperature}/snapshots.npz",
+        run="results/md/{material}/{orientation}/T{temperature}/r{replica}/run.json",
+        snapshots="results/md/{material}/{orientation}/T{temperature}/r{replica}/snapshots.npz",
     params:
         # the material without its temperature list: adding a temperature reruns no other run
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k != "temperatures_K"},
-        md={k: v for k, v in config["md"].items() if k not in ("kinetic_fit_max_undercooling_fraction", "melting")},
-        seed=lambda wc: condition_seed(config, "md", wc.material, wc.temperature),
+        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
+        md=lambda wc: {**md_run_settings(), "orientation": wc.orientation},
+        seed=lambda wc: condition_seed(config, "md", wc.material, wc.orientation, wc.temperature, wc.replica),
+        checkpoint_dir=md_checkpoint_dir,
     log:
-        "results/logs/md/md_run/{material}_T{temperature}.log",
+        "results/logs/md/md_run/{material}_{orientation}_T{temperature}_r{replica}.log",
     benchmark:
-        "results/benchmarks/md/md_run/{material}_T{temperature}.tsv"
+        "results/benchmarks/md/md_run/{material}_{orientation}_T{temperature}_r{replica}.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -25,10 +27,31 @@ rule md_run:
         "../workflow_scripts/md_run.py"
 
 
+rule md_condition:
+    # the condition's MD result used downstream: replica mean and standard error of v at the
+    # primary orientation (replica records kept under "replicas")
+    input:
+        runs=lambda wc: md_replica_runs(wc.material, config["md"]["orientation"], wc.temperature),
+    output:
+        run="results/md/{material}/T{temperature}/run.json",
+    log:
+        "results/logs/md/md_condition/{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/md/md_condition/{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_condition.py"
+
+
 rule md_kinetics:
     input:
-        runs=lambda wc: expand("results/md/{material}/T{temperature}/run.json",
-                               material=wc.material, temperature=material_temperatures(wc.material)),
+        runs=lambda wc: [run for o in md_orientations() for t in material_temperatures(wc.material)
+                         for run in md_replica_runs(wc.material, o, t)],
     output:
         kinetics="results/md/{material}/kinetics.json",
         plot=report("results/md/{material}/velocity_vs_temperature.png", category="MD",
@@ -58,8 +81,8 @@ rule md_melting:
         plot=report("results/md/{material}/coexistence_temperature.png", category="MD",
                     subcategory="{material}", labels={"material": "{material}", "figure": "coexistence T(t)"}),
     params:
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k != "temperatures_K"},
-        md={k: v for k, v in config["md"].items() if k not in ("kinetic_fit_max_undercooling_fraction", "melting")},
+        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
+        md=md_run_settings(),
         melting=config["md"]["melting"],
         seed=lambda wc: condition_seed(config, "md_melting", wc.material),
     log:
@@ -78,7 +101,8 @@ rule md_melting:
 
 rule atomic_graphs:
     input:
-        snapshots="results/md/{material}/T{temperature}/snapshots.npz",
+        # replica 0 at the primary orientation
+        snapshots=f"results/md/{{material}}/{config['md']['orientation']}/T{{temperature}}/r0/snapshots.npz",
     output:
         "results/graphs/atomic/{material}/T{temperature}.pt",
     params:
