@@ -1,5 +1,6 @@
 # Reactor: per growth condition, a continuous-crystallizer (MSMPR) log, real (config
-# reactor.real_logs {"Al/900": path}, copied unchanged) or synthetic (population balance driven
+# reactor.real_logs {"Al/900": path}: a CSV copied unchanged, a Parquet log written to raw.csv with
+# its source hashed) or synthetic (population balance driven
 # by the MD growth velocity and classical nucleation, with logger faults) -> validation, unit
 # normalisation and cleaning with a report of every change -> steady-state fit of G and B0.
 # Plus a recovery study: G and B0 recovered from generated faulty logs vs the generator's truth.
@@ -46,6 +47,11 @@ rule reactor_kinetics:
         kinetics="results/reactor/{material}/T{temperature}/kinetics.json",
         figure=report(
             "results/reactor/{material}/T{temperature}/fit.png",
+            category="Reactor",
+            subcategory="{material}",
+        ),
+        cleaning=report(
+            "results/reactor/{material}/T{temperature}/cleaning.png",
             category="Reactor",
             subcategory="{material}",
         ),

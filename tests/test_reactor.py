@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,11 @@ from msgnn.errors import InputFileError
 from msgnn.kinetics import log10_nucleation_rate
 from msgnn.reactor import units
 from msgnn.reactor.generate import NO_FAULTS, generate_log, msmpr_truth, population_density
-from msgnn.reactor.pipeline import analyse, analyse_condition, generate_condition, write_raw_csv
+from msgnn.reactor.pipeline import (analyse, analyse_condition, copy_real_log, generate_condition,
+                                    write_raw_csv)
+from msgnn.reactor.schema import read_table
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 NUCLEATION = {"turnbull_alpha": 0.45, "contact_angle_deg": 25.0, "prefactor_per_m3_s": 1e30}
 REACTOR = {"residence_time_s": 1800.0, "duration_s": 43200.0, "sample_interval_s": 120.0,
@@ -154,13 +159,118 @@ def test_empty_file_is_refused(tmp_path, content):
         analyse(p)
 
 
+def test_misspelled_column_is_named_with_the_columns_found(default_log, tmp_path):
+    d, _ = default_log
+    def misspell(df):
+        df.columns = ["temprature_K" if c == "temperature_K" else c for c in df.columns]
+    bad = _edit_csv(d / "raw.csv", tmp_path / "bad.csv", misspell)
+    with pytest.raises(InputFileError) as e:
+        analyse(bad)
+    msg = str(e.value)
+    assert str(bad) in msg and "missing required column(s) 'temperature'" in msg
+    assert "temprature_K" in msg  # what the file has, so the typo is visible
+
+
+def test_line_numbers_count_comment_and_blank_lines(tmp_path):
+    lines = (DOCS / "reactor_example.csv").read_text().splitlines()
+    row = lines[5].split(",")
+    row[5] = "abc"  # size_um of data row 4
+    text = "\n".join(["# logger v2", lines[0], "", "# shift change", *lines[1:5], ",".join(row),
+                      *lines[6:]]) + "\n"
+    p = tmp_path / "commented.csv"
+    p.write_text(text)
+    with pytest.raises(InputFileError) as e:
+        read_table(p)
+    assert "size_um" in str(e.value) and "line(s) 9 " in str(e.value)  # 9th line of the file
+    assert text.splitlines()[8].split(",")[5] == "abc"
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x81garbage\x00" * 50, b"a,b\n1,2,3,4\n5\n"])
+def test_unreadable_csv_is_refused(tmp_path, content):
+    p = tmp_path / "unreadable.csv"
+    p.write_bytes(content)
+    with pytest.raises(InputFileError) as e:
+        analyse(p)
+    assert str(p) in str(e.value)
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(InputFileError, match="file not found"):
+        analyse(tmp_path / "nowhere.parquet")
+
+
+# ---------------------------------------------------------------- Parquet input
+
+def test_parquet_example_reads_to_the_same_table_as_the_csv():
+    a, meta_a = read_table(DOCS / "reactor_example.csv")
+    b, meta_b = read_table(DOCS / "reactor_example.parquet")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert meta_b["conversions"] == meta_a["conversions"] and meta_b["conversions"]
+    assert meta_b["synthetic"] is True and meta_b["format"] == "parquet"
+
+
+def test_faulty_parquet_log_gives_the_csv_kinetics_and_converts_for_the_workflow(default_log,
+                                                                                 tmp_path):
+    d, _ = default_log
+    raw = pd.read_csv(d / "raw.csv")
+    pq = tmp_path / "log.parquet"
+    raw.to_parquet(pq, index=False)
+    before = sha(pq)
+    clean_c, rep_c, _, fit_c, _ = analyse(d / "raw.csv")
+    clean_p, rep_p, _, fit_p, _ = analyse(pq)
+    pd.testing.assert_frame_equal(clean_c, clean_p, check_exact=True)
+    assert fit_p == fit_c
+    rows = rep_c["raw_row"] >= 0
+    assert (rep_p["line"] == -1).all() and (rep_c["line"][rows] == rep_c["raw_row"][rows] + 2).all()
+    pd.testing.assert_frame_equal(rep_c.drop(columns="line"), rep_p.drop(columns="line"))
+    # the workflow's raw.csv for a real Parquet log: same values, source untouched and hashed
+    copy_real_log(pq, tmp_path / "raw.csv", tmp_path / "info.json", material="Al",
+                  temperature_K=870)
+    assert sha(pq) == before
+    info = json.loads((tmp_path / "info.json").read_text())
+    assert info["source_format"] == "parquet" and info["source_sha256"] == before
+    assert analyse(tmp_path / "raw.csv")[3] == fit_c
+
+
+def test_corrupt_parquet_is_refused_naming_the_file(tmp_path):
+    good = (DOCS / "reactor_example.parquet").read_bytes()
+    for name, data in [("truncated.parquet", good[: len(good) // 2]),
+                       ("garbage.parquet", b"PAR1" + bytes(range(256)) * 4 + b"PAR1"),
+                       ("csv_named.parquet", (DOCS / "reactor_example.csv").read_bytes())]:
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(InputFileError, match="not a readable Parquet file") as e:
+            analyse(p)
+        assert str(p) in str(e.value)
+
+
+def test_parquet_text_and_dates_in_numeric_columns_name_column_and_rows(tmp_path):
+    df = pd.read_parquet(DOCS / "reactor_example.parquet")
+    text = df.astype({"size_um": str})  # a logger that writes the sizes as text
+    text.loc[[3, 17], "size_um"] = "n/a"
+    text.to_parquet(tmp_path / "text.parquet", index=False)
+    with pytest.raises(InputFileError) as e:
+        read_table(tmp_path / "text.parquet")
+    assert "size_um" in str(e.value) and "row(s) 3, 17" in str(e.value)
+    dates = df.assign(timestamp_s=pd.Timestamp("2024-05-01") + pd.to_timedelta(df.timestamp_s, "s"))
+    dates.to_parquet(tmp_path / "dates.parquet", index=False)
+    with pytest.raises(InputFileError, match="column 'timestamp_s' holds datetime"):
+        read_table(tmp_path / "dates.parquet")
+    neg = df.copy()
+    neg.loc[[2], "population_density_per_um_per_mL"] = -1.0
+    neg.to_parquet(tmp_path / "neg.parquet", index=False)
+    with pytest.raises(InputFileError, match="population_density_per_um_per_mL.* row\\(s\\) 2 "):
+        read_table(tmp_path / "neg.parquet")
+
+
 def test_log_without_steady_state_is_refused(tmp_path):
     tab, _ = generate_log(truth_for(), duration_s=2.5 * 1800, sample_interval_s=60, noise=0.03,
                           seed=3, faults=NO_FAULTS)
     p = tmp_path / "short.csv"
     write_raw_csv(tab, p)
-    with pytest.raises(InputFileError, match="no steady state"):
+    with pytest.raises(InputFileError, match="no steady state") as e:
         analyse(p)
+    assert str(p) in str(e.value) and "timestamps" in str(e.value)
 
 
 # ---------------------------------------------------------------- cleaning and the fit
@@ -190,6 +300,7 @@ def test_recovers_growth_and_nucleation_rate_from_faulty_log(default_log, tmp_pa
                 "n_rows_raw", "n_rows_clean"):
         assert key in saved
     assert (tmp_path / "fit.png").stat().st_size > 10_000
+    assert (tmp_path / "cleaning.png").stat().st_size > 10_000  # raw vs cleaned channels
 
 
 def test_cleaning_removes_injected_faults_and_records_them(default_log, tmp_path):
@@ -284,3 +395,19 @@ def test_error_shrinks_with_noise_and_clean_log_is_exact(tmp_path):
             assert fit["nucleation_rate_per_m3_s"] == pytest.approx(tr["nucleation_rate_per_m3_s"],
                                                                     rel=2e-3)
     assert errs[0] < 2e-3 and errs[0] < errs[2] and errs[2] < 0.05
+
+
+def test_recovery_study_table_meets_the_target_at_default_noise(tmp_path):
+    """The workflow's recovery.json: all faults on, every noise level, errors from real fits."""
+    from msgnn.reactor.recovery import run_recovery
+    runs = [fake_run(tmp_path / "a.json", velocity=12.0), fake_run(tmp_path / "b.json", velocity=4.0)]
+    res = run_recovery(runs, tmp_path / "recovery.json", conditions=[["Al", 870], ["Al", 850]],
+                       materials={"Al": {"reference_melting_point_K": 926}}, reactor=REACTOR,
+                       nucleation=NUCLEATION, noise_levels=[0.2], seeds=[1, 2])
+    saved = json.loads((tmp_path / "recovery.json").read_text())
+    assert saved["by_noise"] == res["by_noise"] and [e["noise"] for e in res["by_noise"]] == [0.03, 0.2]
+    d, hi = res["by_noise"]
+    assert res["default_noise"] == d and d["n_logs"] == 2 and d["n_failed"] == 0
+    assert all(v > 0 for v in res["faults"].values())  # every fault switched on
+    assert 0 < d["growth_rate_error"] < 0.05 and 0 < d["nucleation_rate_error"] < 0.05
+    assert hi["growth_rate_error"] > d["growth_rate_error"]  # more noise, larger error

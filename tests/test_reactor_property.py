@@ -1,5 +1,6 @@
-"""Property test: random corruptions of a valid reactor log never crash the cleaner without a
-clear InputFileError, and never change or lose a row without a record in the cleaning report."""
+"""Property test: random corruptions of a valid reactor log (written as CSV or Parquet) never
+crash the cleaner without a clear InputFileError, and never change or lose a row without a
+record in the cleaning report."""
 from __future__ import annotations
 
 import tempfile
@@ -101,20 +102,23 @@ def must_be_refused(df: pd.DataFrame) -> bool:
 
 @settings(max_examples=60, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(corruption, min_size=1, max_size=6))
-def test_cleaner_fails_clearly_or_records_every_change(ops):
+@given(st.lists(corruption, min_size=1, max_size=6), st.sampled_from(["csv", "parquet"]))
+def test_cleaner_fails_clearly_or_records_every_change(ops, fmt):
     bad = apply(BASE, ops)
     must_fail = must_be_refused(bad)
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "corrupted.csv"
-        bad.to_csv(path, index=False)
+        path = Path(d) / f"corrupted.{fmt}"
+        if fmt == "csv":
+            bad.to_csv(path, index=False)
+        else:  # every column as text, as a logger that writes strings would
+            bad.astype(object).to_parquet(path, index=False)
         try:
             clean, report, summary, fit, meta = analyse(path)
         except InputFileError as exc:
             assert str(path) in str(exc) and exc.problem
             return
         assert not must_fail, f"corruption {ops} should have been refused"
-        raw = pd.read_csv(path)
+        raw = pd.read_csv(path) if fmt == "csv" else pd.read_parquet(path)
         _assert_no_silent_changes(raw_canonical(raw), clean, report)
         assert fit["growth_rate_m_per_s"] > 0 and fit["nucleation_rate_per_m3_s"] > 0
         assert clean["timestamp_s"].is_monotonic_increasing

@@ -23,6 +23,8 @@ its raw row, the column, the old and new value and the reason):
    still trend by more than ``steady_max_trend`` over the segment; earlier rows are excluded
    from the fit. No steady state (fewer than ``steady_min_timestamps`` timestamps or less than
    ``steady_min_residence_times`` residence times left) raises InputFileError.
+
+plot_cleaning draws the raw against the cleaned channels (cleaning.png) next to the report.
 """
 from __future__ import annotations
 
@@ -55,13 +57,18 @@ class CleanOptions:
 
 @dataclass
 class Recorder:
+    """Collects the report lines. ``file_line`` maps raw_row to the CSV file line (None for a
+    Parquet log: line -1)."""
+    file_line: np.ndarray | None = None
     parts: list = field(default_factory=list)
 
     def add(self, rows: pd.DataFrame, column: str, action: str, reason, old=None, new=None):
         if len(rows) == 0:
             return
+        raw_row = rows["raw_row"].to_numpy()
         part = pd.DataFrame({
-            "raw_row": rows["raw_row"].to_numpy(), "line": rows["raw_row"].to_numpy() + 2,
+            "raw_row": raw_row,
+            "line": -1 if self.file_line is None else self.file_line[raw_row],
             "timestamp_s": rows["timestamp_s"].to_numpy(), "size_m": rows["size_m"].to_numpy(),
             "column": column, "action": action, "reason": reason,
             "old_value": rows[column].to_numpy() if old is None and column in rows else old,
@@ -182,7 +189,8 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     """(clean table, cleaning report, summary) from read_table's output. Raises InputFileError
     when the log has no steady state or too little usable data."""
     opts = options or CleanOptions()
-    rec = Recorder()
+    lines = meta.get("file_line", np.arange(len(table)) + 2)
+    rec = Recorder(None if lines is None else np.asarray(lines))
     for c in meta.get("conversions", []):
         rec.note(c["to"], "converted", f"unit of column '{c['column']}' ({c['unit']}) converted "
                                        f"to SI column '{c['to']}'")
@@ -317,3 +325,59 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
         **steady_info,
     }
     return df[["raw_row", *CANONICAL, "steady_state", "used_in_fit"]], report, summary
+
+
+def plot_cleaning(raw: pd.DataFrame, clean: pd.DataFrame, report: pd.DataFrame, path, *,
+                  title: str, synthetic: bool = False) -> None:
+    """Raw vs cleaned channels against time: temperature, residence time, supersaturation and
+    ln n in three size bins (small, dominant, large); rows the cleaner dropped are marked, the
+    transient excluded from the fit is shaded. ``raw`` is read_table's canonical table."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from msgnn.io import save_figure
+
+    h = 1 / 3600.0
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+    clean_t = clean.groupby("timestamp_s", sort=True).first()
+    start = clean.loc[clean["steady_state"], "timestamp_s"].min()
+    for ax, col, label in [(axes[0, 0], "temperature_K", "temperature (K)"),
+                           (axes[0, 1], "residence_time_s", "residence time (s)"),
+                           (axes[1, 0], "supersaturation", "supersaturation")]:
+        ax.plot(raw["timestamp_s"] * h, raw[col], ".", ms=2, color="C3", alpha=0.5, label="raw")
+        ax.plot(clean_t.index * h, clean_t[col], "-", lw=0.8, color="C0", label="cleaned")
+        lo, hi = np.nanpercentile(clean_t[col], [0.5, 99.5]) if clean_t[col].notna().any() \
+            else (0.0, 1.0)
+        pad = 0.5 * (hi - lo) + 1e-12 * abs(hi)
+        ax.set_ylim(lo - pad, hi + pad)  # spikes and the degC stretch run off the axis
+        ax.set_ylabel(label)
+    ax = axes[1, 1]
+    dropped = set(report.loc[report["action"] == "dropped", "raw_row"])
+    sizes = np.sort(clean["size_m"].unique())
+    for k, i in enumerate([len(sizes) // 10, len(sizes) // 3, (2 * len(sizes)) // 3]):
+        L = sizes[i]
+        r = raw[np.isclose(raw["size_m"], L) & (raw["population_density_per_m4"] > 0)]
+        c = clean[np.isclose(clean["size_m"], L) & (clean["population_density_per_m4"] > 0)]
+        gone = r["raw_row"].isin(dropped)
+        ax.plot(r.loc[gone, "timestamp_s"] * h, np.log(r.loc[gone, "population_density_per_m4"]),
+                "x", ms=4, color=f"C{k}", label="dropped" if k == 0 else None)
+        ax.plot(c["timestamp_s"] * h, np.log(c["population_density_per_m4"]), "-", lw=0.8,
+                color=f"C{k}", label=f"L = {L * 1e6:.3g} µm")
+    steady = clean[clean["used_in_fit"]]["population_density_per_m4"]
+    if len(steady):
+        lo, hi = np.log(steady.min()), np.log(steady.max())
+        ax.set_ylim(lo - 0.3 * (hi - lo), hi + 0.15 * (hi - lo))
+    ax.set_ylabel("ln n (n in m⁻⁴)")
+    ax.legend(fontsize=7)
+    for ax in axes.flat:
+        if np.isfinite(start):
+            ax.axvspan(clean["timestamp_s"].min() * h, start * h, color="0.9", zorder=0)
+    axes[0, 0].legend(fontsize=7, title="shaded: transient, not fitted", title_fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("time (h)")
+    n_changed = int((report["raw_row"] >= 0).sum())
+    fig.suptitle(("SYNTHETIC reactor log — " if synthetic else "") + title +
+                 f": raw vs cleaned ({n_changed} report lines)", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msgnn.errors import InputFileError
 from msgnn.io import atomic_path, read_json, write_json
 from msgnn.provenance import sha256
-from msgnn.reactor.clean import CleanOptions, clean_table
+from msgnn.reactor.clean import CleanOptions, clean_table, plot_cleaning
 from msgnn.reactor.fit import fit_msmpr, plot_fit, temperature_drift
 from msgnn.reactor.generate import generate_log, msmpr_truth, read_run
-from msgnn.reactor.schema import read_table
+from msgnn.reactor.schema import is_parquet, read_parquet_raw, read_table
 
 log = logging.getLogger(__name__)
 GENERATOR_KEYS = ("duration_s", "sample_interval_s", "noise", "faults", "size_bins",
@@ -59,15 +60,20 @@ def generate_condition(run_json, out_csv, out_info, *, material: str, temperatur
 
 
 def copy_real_log(src, out_csv, out_info, *, material: str, temperature_K: int) -> None:
-    """Copy a real log byte for byte (the source is never modified) and say where it came from."""
+    """Copy a real CSV log byte for byte, or write a Parquet log's table as CSV (every value at
+    full round-trip precision, text cells as they are); the source is never modified and its
+    sha256 is recorded with where it came from."""
     src = Path(src)
     if not src.is_file():
-        from msgnn.errors import InputFileError
         raise InputFileError(src, "real reactor log named in config reactor.real_logs not found")
     with atomic_path(out_csv) as tmp:
-        shutil.copyfile(src, tmp)
+        if is_parquet(src):
+            read_parquet_raw(src).to_csv(tmp, index=False)
+        else:
+            shutil.copyfile(src, tmp)
     write_json(out_info, {"synthetic": False, "material": material,
                           "temperature_K": int(temperature_K), "source": str(src),
+                          "source_format": "parquet" if is_parquet(src) else "csv",
                           "source_sha256": sha256(src)})
 
 
@@ -80,11 +86,14 @@ def analyse(path, *, options: CleanOptions | None = None):
 
 
 def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics, out_plot,
-                      material: str, temperature_K: int) -> dict:
+                      material: str, temperature_K: int, out_cleaning_plot=None) -> dict:
     """Clean and fit one condition's raw log; write clean.csv, cleaning_report.csv,
-    kinetics.json (CONTRACTS.md keys and more) and the fit plot."""
+    kinetics.json (CONTRACTS.md keys and more), the fit plot and the raw-vs-cleaned plot
+    (``out_cleaning_plot``, by default cleaning.png next to the report)."""
     info = read_json(info_json) if info_json else {}
-    clean, report, summary, fit, meta = analyse(raw_csv)
+    table, meta = read_table(raw_csv)
+    clean, report, summary = clean_table(table, meta, path=raw_csv)
+    fit = fit_msmpr(clean, path=raw_csv)
     synthetic = bool(meta["synthetic"] or info.get("synthetic", False))
     clean = clean.assign(synthetic=synthetic)
     report = report.assign(synthetic=synthetic)
@@ -123,6 +132,8 @@ def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics
     write_json(out_kinetics, kin)
     plot_fit(clean, fit, summary, out_plot, title=f"{material} at {temperature_K} K",
              truth=truth, synthetic=synthetic)
+    plot_cleaning(table, clean, report, out_cleaning_plot or Path(out_report).with_name(
+        "cleaning.png"), title=f"{material} at {temperature_K} K", synthetic=synthetic)
     log.info("%s T=%s K: G=%.4g m/s %s, B0=%.4g /m3/s %s, %d of %d rows used", material,
              temperature_K, fit["growth_rate_m_per_s"], np.round(fit["growth_rate_ci95"], 15),
              fit["nucleation_rate_per_m3_s"], fit["nucleation_rate_ci95"], fit["n_points_fit"],

@@ -1,9 +1,13 @@
-"""Read a reactor log CSV, check it with pandera and convert every column to canonical SI units.
+"""Read a reactor log (CSV or Parquet), check it with pandera and convert every column to
+canonical SI units.
 
-The documented format is in docs/reactor_schema.md. Problems that make the file unusable
-(empty file, missing column, unreadable unit, text in a numeric column, negative sizes or
+The documented format is in docs/reactor_schema.md. The format follows the suffix: ``.parquet``
+/ ``.pq`` is read with pyarrow, anything else as CSV; both carry the same columns, with the unit
+in the column name. Problems that make the file unusable (unreadable or corrupt file, empty
+file, missing column, unreadable unit, text or dates in a numeric column, negative sizes or
 densities, infinite values, non-positive temperatures or residence times) raise InputFileError
-naming the file, the column and the (1-based, header = line 1) file lines.
+naming the file, the column and where: file lines for a CSV (header = line 1, comment and blank
+lines counted), 0-based rows for a Parquet file.
 """
 from __future__ import annotations
 
@@ -23,48 +27,78 @@ EXAMPLES = {"timestamp": "timestamp_s", "temperature": "temperature_K",
             "residence_time": "residence_time_s", "size": "size_um",
             "population_density": "population_density_per_m4"}
 MAX_LISTED = 8
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _line(index) -> int:
-    return int(index) + 2  # data row 0 is on file line 2 (after the header)
+def is_parquet(path) -> bool:
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES
 
 
-def _describe(errors: SchemaErrors) -> str:
-    """One line per failing column and check: the file lines and a few offending values."""
+def _describe(errors: SchemaErrors, file_line: np.ndarray | None) -> str:
+    """One line per failing column and check: where (CSV: file lines from ``file_line``;
+    Parquet, ``file_line`` None: 0-based rows) and a few offending values."""
     fc = errors.failure_cases
     parts = []
     for (column, check), grp in fc.groupby(["column", "check"], sort=False, dropna=False):
         idx = grp["index"].dropna()
-        lines = sorted({_line(i) for i in idx})
+        lines = sorted({int(i) if file_line is None else int(file_line[int(i)]) for i in idx})
         shown = ", ".join(map(str, lines[:MAX_LISTED])) + (" ..." if len(lines) > MAX_LISTED else "")
         values = ", ".join(repr(v) for v in grp["failure_case"].head(3))
-        where = f" on line(s) {shown}" if lines else ""
+        label = "0-based row(s)" if file_line is None else "line(s)"
+        where = f" on {label} {shown}" if lines else ""
         parts.append(f"column '{column}' fails '{check}'{where} (e.g. {values}; "
                      f"{len(grp)} value(s))")
     return "; ".join(parts)
 
 
-def _numeric_text(s: pd.Series) -> pd.Series:
-    return s.isna() | pd.to_numeric(s, errors="coerce").notna()
+def _csv_lines(path: Path, n_rows: int) -> np.ndarray:
+    """The 1-based file line of each data row. pandas skips comment and blank lines, so the
+    plain ``row + 2`` holds only when there are none; otherwise the lines are counted."""
+    data = path.read_bytes()
+    plain = np.arange(n_rows) + 2
+    if b"#" not in data and b"\n\n" not in data and b"\n\r\n" not in data and data[:1].strip():
+        return plain
+    content = [i + 1 for i, ln in enumerate(data.splitlines())
+               if ln.strip() and not ln.lstrip().startswith(b"#")]
+    # header + one line per row; otherwise (quoted multi-line cells) fall back to row + 2
+    return np.asarray(content[1:]) if len(content) == n_rows + 1 else plain
+
+
+def _read_csv(path: Path):
+    try:
+        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, comment="#")
+    except pd.errors.EmptyDataError:
+        raise InputFileError(path, "empty file (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise InputFileError(path, f"not a readable CSV table: {exc}") from None
+    return raw, _csv_lines(path, len(raw))
+
+
+def read_parquet_raw(path: Path) -> pd.DataFrame:
+    """The Parquet table, every column as pyarrow typed it (numeric and text columns are then
+    checked like CSV cells); InputFileError naming the file when it cannot be read."""
+    import pyarrow
+    try:
+        raw = pd.read_parquet(path, engine="pyarrow")
+    except (pyarrow.ArrowException, OSError, ValueError) as exc:
+        raise InputFileError(path, f"not a readable Parquet file (corrupt, truncated or another "
+                                   f"format): {exc}") from None
+    return raw.reset_index(drop=True)
 
 
 def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """Read and validate a reactor log.
+    """Read and validate a reactor log (CSV, or Parquet by suffix).
 
     Returns (table, meta): the table has the canonical columns (SI units; absent optional
     channels are NaN) and ``raw_row`` (0-based data row in the file); meta has the column
-    mapping, the unit conversions applied, whether the log is synthetic, and the row count."""
+    mapping, the unit conversions applied, whether the log is synthetic, the row count, the
+    format and (CSV) the file line of every data row."""
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "file not found")
     if path.stat().st_size == 0:
         raise InputFileError(path, "empty file (no header, no rows)")
-    try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, comment="#")
-    except pd.errors.EmptyDataError:
-        raise InputFileError(path, "empty file (no header, no rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, f"not a readable CSV table: {exc}") from None
+    raw, file_line = (read_parquet_raw(path), None) if is_parquet(path) else _read_csv(path)
     raw.columns = [str(c).strip() for c in raw.columns]
     if len(raw) == 0:
         raise InputFileError(path, "no data rows after the header")
@@ -86,6 +120,11 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
             raise InputFileError(path, f"columns '{found[cu.quantity].column}' and '{name}' both "
                                        f"give the {cu.quantity.replace('_', ' ')}")
         found[cu.quantity] = cu
+        col = raw[name]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col) or
+                (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col))):
+            raise InputFileError(path, f"column '{name}' holds {col.dtype} values, not numbers "
+                                       f"in the unit its name declares")
     missing = [q for q in units.REQUIRED if q not in found]
     if missing:
         desc = ", ".join(f"'{q}' (e.g. '{EXAMPLES[q]}')" for q in missing)
@@ -93,20 +132,22 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
                                    f"{list(raw.columns)}")
 
     # ---- pandera, stage 1: every used column is numeric text (or empty)
+    # (each column is parsed once; pandera hands the check the non-empty cells only)
+    parsed = {cu.column: pd.to_numeric(raw[cu.column], errors="coerce") for cu in found.values()}
     text_schema = pa.DataFrameSchema(
-        {cu.column: pa.Column(None, pa.Check(_numeric_text, error="numeric value"),
-                              nullable=True, coerce=False)
-         for cu in found.values()}, strict=False)
+        {c: pa.Column(None, pa.Check(lambda s, c=c: parsed[c].reindex(s.index).notna(),
+                                     error="numeric value"), nullable=True, coerce=False)
+         for c in parsed}, strict=False)
     try:
         text_schema.validate(raw, lazy=True)
     except SchemaErrors as exc:
-        raise InputFileError(path, "non-numeric values: " + _describe(exc)) from None
+        raise InputFileError(path, "non-numeric values: " + _describe(exc, file_line)) from None
 
     # ---- convert to canonical SI columns (pint)
     table = pd.DataFrame({"raw_row": np.arange(len(raw))})
     conversions = []
     for q, cu in found.items():
-        vals = pd.to_numeric(raw[cu.column], errors="coerce").to_numpy(dtype=float)
+        vals = parsed[cu.column].to_numpy(dtype=float, na_value=np.nan)
         table[cu.canonical] = units.to_canonical(vals, cu)
         if cu.column != cu.canonical:
             conversions.append({"column": cu.column, "to": cu.canonical, "unit": cu.unit})
@@ -132,7 +173,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     try:
         value_schema.validate(table, lazy=True)
     except SchemaErrors as exc:
-        msg = _describe(exc)
+        msg = _describe(exc, file_line)
         for cu in found.values():  # name the file's column, not only the canonical one
             msg = msg.replace(f"column '{cu.canonical}'", f"column '{cu.column}'")
         raise InputFileError(path, "invalid values: " + msg) from None
@@ -143,5 +184,6 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
                          .isin(["true", "1", "yes"]).any())
     meta = {"path": str(path), "n_rows_raw": int(len(raw)), "synthetic": synthetic,
             "columns": {q: cu.column for q, cu in found.items()}, "conversions": conversions,
-            "ignored_columns": ignored}
+            "ignored_columns": ignored, "format": "parquet" if is_parquet(path) else "csv",
+            "file_line": file_line}
     return table, meta
