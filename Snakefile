@@ -45,7 +45,7 @@ rule all:
 # One target per stage (used by dvc.yaml's stages and handy on the command line).
 rule md_all:
     input:
-        expand("results/md/{material}/{f}.json", material=MATERIALS, f=["kinetics", "melting_point"]),
+        expand("results/md/{material}/{f}.json", material=MATERIALS, f=["kinetics", "melting_point", "nucleation"]),
         expand_conditions("results/md/{material}/T{temperature}/run.json", CONDITIONS),
         expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
 

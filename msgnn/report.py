@@ -162,8 +162,27 @@ def history_plot(history_csv: str | Path, path: str | Path) -> None:
     save_figure(fig, path)
 
 
+def nucleation_table(nucleation: list[dict]) -> str:
+    """Homogeneous nucleation rates per material and temperature (MD replicas, survival analysis)."""
+    rows = ["| material | T (K) | T/Tm | replicas nucleated | J (m⁻³ s⁻¹) | 95 % interval | critical size (atoms) |",
+            "|---|---|---|---|---|---|---|"]
+    for n in nucleation:
+        if not n.get("temperatures"):
+            rows.append(f"| {n['material']} | — | — | — | not simulated | {n.get('note', '')} | — |")
+        for t in n.get("temperatures", []):
+            tm = n.get("reference_melting_point_K") or float("nan")
+            if t.get("J_per_m3_s"):
+                j, ci = f"{t['J_per_m3_s']:.2e}", f"[{t['J_ci95'][0]:.1e}, {t['J_ci95'][1]:.1e}]"
+            else:
+                j, ci = "no event", f"< {t['J_upper95']:.1e} (one-sided)"
+            ns = t.get("critical_cluster_size")
+            rows.append(f"| {n['material']} | {t['temperature_K']:g} | {t['temperature_K'] / tm:.2f} | "
+                        f"{t['n_events']}/{t['replicas']} | {j} | {ci} | {_fmt(ns, 3) if ns else '—'} |")
+    return "\n".join(rows)
+
+
 def build(*, train_dir, tune_dir, kinetics_files, melting_files, accuracy_file, recovery_file,
-          out_dir) -> dict:
+          out_dir, nucleation_files=()) -> dict:
     """Write metrics.json, report.md and figures under out_dir; return the metrics."""
     out_dir = Path(out_dir)
     metrics = collect_metrics(train_dir, tune_dir)
@@ -173,6 +192,8 @@ def build(*, train_dir, tune_dir, kinetics_files, melting_files, accuracy_file, 
         k = read_json(p)
         kinetics[k.get("material", Path(p).parent.name)] = k
     metrics["melting_points"] = melting
+    nucleation = [read_json(p) for p in nucleation_files]
+    metrics["nucleation"] = [{"material": n["material"], "rates": n.get("rates", [])} for n in nucleation]
     metrics["segmentation_accuracy"] = read_json(accuracy_file)["default_noise"]
     metrics["reactor_recovery"] = read_json(recovery_file)["default_noise"]
 
@@ -199,6 +220,8 @@ def build(*, train_dir, tune_dir, kinetics_files, melting_files, accuracy_file, 
         melting_table(melting, kinetics),
         "## Kinetic coefficients",
         "\n".join(mu_rows),
+        *(["## Homogeneous nucleation (MD replicas; J from the censored survival data)",
+            nucleation_table(nucleation)] if nucleation else []),
         "## Stage accuracy at default noise",
         f"Segmentation: boundary F1 {_fmt(seg.get('boundary_f1'))}, grain-count error "
         f"{_fmt(seg.get('grain_count_error'))}, mean-size error {_fmt(seg.get('mean_size_error'))}.  \n"

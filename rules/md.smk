@@ -1,4 +1,5 @@
-# MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; snapshots -> atomic graphs.
+# MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; coexistence Tm; homogeneous nucleation J(T);
+# snapshots -> atomic graphs.
 from msgnn.config import condition_seed
 
 
@@ -97,6 +98,35 @@ rule md_melting:
         "../envs/md.yaml"
     script:
         "../workflow_scripts/md_melting.py"
+
+
+rule md_nucleation:
+    # homogeneous nucleation: independent melt-quench-hold replicas per temperature, run one after
+    # another; finished replicas are kept in nucleation_partial/ so a killed job resumes (that
+    # folder is deleted once the outputs are written). Materials without
+    # nucleation_temperatures_K still get a nucleation.json (empty "rates", a "note" saying so).
+    output:
+        nucleation="results/md/{material}/nucleation.json",
+        plot=report("results/md/{material}/nucleation.png", category="MD", subcategory="{material}",
+                    labels={"material": "{material}", "figure": "nucleation rate J(T)"}),
+    params:
+        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
+        temperatures=lambda wc: config["materials"][wc.material].get("nucleation_temperatures_K", []),
+        nucleation=config["md"]["nucleation"],
+        seed=lambda wc: condition_seed(config, "md_nucleation", wc.material),
+        partial_dir="results/md/{material}/nucleation_partial",
+    log:
+        "results/logs/md/md_nucleation/{material}.log",
+    benchmark:
+        "results/benchmarks/md/md_nucleation/{material}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_nucleation.py"
 
 
 rule atomic_graphs:

@@ -15,6 +15,7 @@ rule report:
         tune=["results/tune/best_params.json", "results/tune/history.csv"],
         kinetics=expand("results/md/{material}/kinetics.json", material=MATERIALS),
         melting=expand("results/md/{material}/melting_point.json", material=MATERIALS),
+        nucleation=expand("results/md/{material}/nucleation.json", material=MATERIALS),
         accuracy="results/microscopy/segmentation_accuracy.json",
         recovery="results/reactor/recovery.json",
     output:

@@ -38,13 +38,20 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     acc.write_text(json.dumps({"default_noise": {"boundary_f1": 0.93}, "by_noise": []}))
     rec = tmp_path / "rec.json"
     rec.write_text(json.dumps({"default_noise": {"growth_rate_error": 0.01}, "by_noise": []}))
+    nuc = tmp_path / "nucleation.json"
+    nuc.write_text(json.dumps({"material": "Al", "reference_melting_point_K": 926, "temperatures": [
+        {"temperature_K": 510, "replicas": 8, "n_events": 3, "J_per_m3_s": 2.5e35, "J_ci95": [5e34, 7e35],
+         "critical_cluster_size": 61.0},
+        {"temperature_K": 560, "replicas": 8, "n_events": 0, "J_per_m3_s": None, "J_upper95": 9e34}]}))
     metrics = report.build(train_dir=train, tune_dir=tune, kinetics_files=[kin], melting_files=[melt],
-                           accuracy_file=acc, recovery_file=rec, out_dir=out)
+                           accuracy_file=acc, recovery_file=rec, out_dir=out, nucleation_files=[nuc])
     # "msgnn" in the report is the tuned model (msgnn_tuned folder, the second written above)
     assert metrics["models"]["msgnn"]["rmse"]["growth_rate"] == pytest.approx(1.5)
     assert metrics["models"]["msgnn_default"]["rmse"]["growth_rate"] == pytest.approx(0.5)
     text = (out / "report.md").read_text()
     assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text and "| 941 ± 4 |" in text
+    assert "| Al | 510 | 0.55 | 3/8 | 2.50e+35 | [5.0e+34, 7.0e+35] | 61 |" in text
+    assert "| Al | 560 | 0.60 | 0/8 | no event | < 9.0e+34 (one-sided) |" in text
     assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
     assert "mlp_default" not in metrics["models"]  # only folders that exist are reported
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):
