@@ -51,7 +51,7 @@ def test_keep_going_finishes_the_good_material(tmp_path):
     bad = _corrupt_potential(tmp_path / "Al_truncated.eam.fs")
     cfg["materials"] = {"Al": {**AL, "temperatures_K": [800, 1000]},
                         "AlBad": {**AL, "potential": str(bad), "temperatures_K": [800, 1000]}}
-    cfg["md"].update(TINY_MD)
+    cfg["md"].update(TINY_MD, replicas=1)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),
                           "results/md/Al/kinetics.json", "results/md/AlBad/kinetics.json",
@@ -60,8 +60,8 @@ def test_keep_going_finishes_the_good_material(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
     md = tmp_path / "results/md"
-    for f in ("kinetics.json", "T800/run.json", "T800/snapshots.npz", "T1000/run.json"):
+    for f in ("kinetics.json", "100/T800/r0/run.json", "100/T800/r0/snapshots.npz", "100/T1000/r0/run.json"):
         assert (md / "Al" / f).is_file(), (f, out[-3000:])
     assert not (md / "AlBad").exists() or not any(p.is_file() for p in (md / "AlBad").rglob("*"))
-    log = (tmp_path / "results/logs/md/md_run/AlBad_T800.log").read_text()
+    log = (tmp_path / "results/logs/md/md_run/AlBad_100_T800_r0.log").read_text()
     assert "SimulationError" in log and "ERROR" in log and "pair_coeff" in log and str(bad) in log, log[-3000:]

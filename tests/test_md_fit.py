@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from msgnn.md.fit import fit_interface_velocity, interface_positions, kinetic_fit
+from msgnn.md.fit import fit_interface_velocity, interface_positions, kinetic_fit, slab_centre, solid_per_side
 
 
 def test_velocity_fit_recovers_known_slope():
@@ -71,3 +71,32 @@ def test_interface_positions_of_a_periodic_slab(shift):
     expect = np.array([(30 + shift) % Lz, (70 + shift) % Lz])
     d = (zi - expect + Lz / 2) % Lz - Lz / 2
     assert np.all(np.abs(d) < 0.5)
+
+
+def test_one_interface_factor():
+    """The solid behind one interface moves with dN/dt = A n v, the whole slab with 2 A n v."""
+    area, n, v_true = 300.0, 0.06, 25.0
+    t = np.arange(0, 10, 0.2)
+    one = 500 + v_true / 100 * area * n * t
+    r1 = fit_interface_velocity(t, one, area, n, n_interfaces=1)
+    r2 = fit_interface_velocity(t, 2 * one, area, n)
+    assert r1["velocity_m_per_s"] == pytest.approx(v_true) and r2["velocity_m_per_s"] == pytest.approx(v_true)
+    with pytest.raises(ValueError):
+        fit_interface_velocity(t, one, area, n, n_interfaces=3)
+
+
+@pytest.mark.parametrize("shift", [0.0, 45.0, 80.0])
+def test_slab_centre_and_sides_of_a_wrapped_slab(shift):
+    """A slab from 30 to 70 Å whose lower face advanced 5 Å more than the upper one, shifted so it
+    may wrap over the box edge: the centre is found and the solid is split at a fixed plane."""
+    rng = np.random.default_rng(3)
+    Lz = 100.0
+    z = rng.uniform(0, Lz, 20000)
+    solid = (z > 30) & (z < 70)
+    zs = (z + shift) % Lz - 10.0                       # box from -10 to 90
+    c = slab_centre(zs, solid, Lz, -10.0)
+    assert abs((c - (50 + shift - 10.0) + Lz / 2) % Lz - Lz / 2) < 0.5
+    grown = solid | ((z > 25) & (z <= 30))            # the lower face advanced by 5 Å
+    lower, upper = solid_per_side(zs, grown, c, Lz)
+    assert lower + upper == grown.sum()
+    assert (lower - upper) / grown.sum() * 45 == pytest.approx(5, abs=0.5)   # 45 Å slab: 25 vs 20 Å a side

@@ -10,22 +10,41 @@ import numpy as np
 from scipy import stats
 
 
+def slab_centre(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: float) -> float:
+    """The periodic centre (Å, wrapped into the box) of the solid atoms of a slab: their circular
+    mean along z, refined by the median of the minimum-image offsets from it (insensitive to stray
+    solid-like atoms in the liquid). With no solid atom: the box centre."""
+    z = np.asarray(z_A, float)[np.asarray(solid, bool)]
+    if z.size == 0:
+        return zlo_A + 0.5 * Lz_A
+    theta = 2 * np.pi * (z - zlo_A) / Lz_A
+    c = zlo_A + (math.atan2(np.sin(theta).mean(), np.cos(theta).mean()) % (2 * np.pi)) * Lz_A / (2 * np.pi)
+    dz = (z - c + 0.5 * Lz_A) % Lz_A - 0.5 * Lz_A        # unwrap around the circular mean
+    return zlo_A + (c + float(np.median(dz)) - zlo_A) % Lz_A
+
+
+def solid_per_side(z_A: np.ndarray, solid: np.ndarray, centre_A: float, Lz_A: float) -> tuple[int, int]:
+    """(solid atoms below, solid atoms above) the plane z = `centre_A`, by periodic minimum image:
+    an atom is "lower" when its minimum-image offset from the centre is negative. For a slab
+    centred near `centre_A` these are the atoms behind the lower and the upper interface."""
+    z = np.asarray(z_A, float)[np.asarray(solid, bool)]
+    dz = (z - centre_A + 0.5 * Lz_A) % Lz_A - 0.5 * Lz_A
+    lower = int(np.count_nonzero(dz < 0))
+    return lower, int(z.size - lower)
+
+
 def interface_positions(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: float,
                         n_solid_per_A3: float, area_A2: float) -> np.ndarray:
     """The two interface z positions (Å, wrapped into the box) of a periodic solid slab.
 
-    The slab centre is the (robust) periodic centre of the solid atoms; its thickness is
-    N_solid / (A n_solid), so the interfaces lie at centre ∓ thickness/2.
+    The slab centre is the (robust) periodic centre of the solid atoms (`slab_centre`); its
+    thickness is N_solid / (A n_solid), so the interfaces lie at centre ∓ thickness/2.
     """
-    z = np.asarray(z_A, float)[np.asarray(solid, bool)]
-    if z.size == 0:
-        c = zlo_A + 0.5 * Lz_A
+    n = int(np.count_nonzero(solid))
+    c = slab_centre(z_A, solid, Lz_A, zlo_A)
+    if n == 0:
         return np.array([c, c])
-    theta = 2 * np.pi * (z - zlo_A) / Lz_A
-    c = zlo_A + (math.atan2(np.sin(theta).mean(), np.cos(theta).mean()) % (2 * np.pi)) * Lz_A / (2 * np.pi)
-    dz = (z - c + 0.5 * Lz_A) % Lz_A - 0.5 * Lz_A        # unwrap around the circular mean
-    c = c + float(np.median(dz))                          # median: insensitive to stray solid-like atoms
-    h = min(z.size / (area_A2 * n_solid_per_A3), Lz_A)
+    h = min(n / (area_A2 * n_solid_per_A3), Lz_A)
     lo = zlo_A + (c - 0.5 * h - zlo_A) % Lz_A
     hi = zlo_A + (c + 0.5 * h - zlo_A) % Lz_A
     return np.array([lo, hi])
@@ -34,8 +53,11 @@ def interface_positions(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: 
 def fit_interface_velocity(time_ps, n_solid, area_A2: float, n_solid_per_A3: float, *,
                            transient_ps: float = 0.0, n_total: int | None = None,
                            fraction_window=(0.15, 0.85), box_lz_A: float | None = None,
-                           min_phase_thickness_A: float = 12.0) -> dict:
-    """Interface velocity from the solid count N_s(t): v = dN_s/dt / (2 A n_solid) (two interfaces).
+                           min_phase_thickness_A: float = 12.0, n_interfaces: int = 2) -> dict:
+    """Interface velocity from the solid count N_s(t): v = dN_s/dt / (n_interfaces A n_solid).
+
+    `n_interfaces` = 2 for the whole slab (both interfaces move N_s), 1 for the solid behind one
+    interface (the count on one side of the slab centre, see `solid_per_side`).
 
     Points before `transient_ps` are dropped, and so is everything after the solid fraction first
     leaves `fraction_window` (the slab has filled the box or melted away), narrowed with
@@ -66,7 +88,9 @@ def fit_interface_velocity(time_ps, n_solid, area_A2: float, n_solid_per_A3: flo
         r1 = float(np.corrcoef(resid[:-1], resid[1:])[0, 1])
         if np.isfinite(r1) and r1 > 0:
             inflate = math.sqrt((1 + r1) / (1 - min(r1, 0.9)))
-    scale = 1.0 / (2 * area_A2 * n_solid_per_A3) * 1e-10 / 1e-12   # (atoms/ps) -> m/s
+    if n_interfaces not in (1, 2):
+        raise ValueError(f"n_interfaces must be 1 or 2, not {n_interfaces!r}")
+    scale = 1.0 / (n_interfaces * area_A2 * n_solid_per_A3) * 1e-10 / 1e-12   # (atoms/ps) -> m/s
     return {"velocity_m_per_s": float(res.slope * scale),
             "stderr_m_per_s": float(res.stderr * inflate * scale),
             "fit_start_ps": float(tt[0]), "fit_end_ps": float(tt[-1]), "fit_points": int(tt.size),
@@ -108,4 +132,4 @@ def kinetic_fit(temperatures_K, velocities, stderrs, reference_melting_point_K: 
         tm, tm_se = float("nan"), float("inf")
     return {"mu_m_per_s_per_K": mu, "ci95": ci, "stderr_m_per_s_per_K": se_mu,
             "intercept_m_per_s": b, "melting_point_K": float(tm), "uncertainty_K": tm_se,
-            "dof": dof}
+            "dof": dof, "covariance": cov.tolist()}

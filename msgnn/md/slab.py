@@ -6,8 +6,11 @@ atomically. Any LAMMPS error, lost atom or non-finite energy raises SimulationEr
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import pickle
 import time
 from pathlib import Path
 
@@ -27,7 +30,9 @@ MD_DEFAULTS = {"orientation": "100", "cells": [5, 5, 20], "melt_temperature_fact
                "melt_steps": 3000, "equilibrate_steps": 1000, "growth_steps": 15000,
                "sample_every": 250, "snapshots": 4, "expansion_steps": 1000,
                "thermostat_damp_ps": 0.5, "barostat_damp_ps": 1.0, "transient_ps": 3.0,
-               "interface_probe_A": 5.0, "min_phase_thickness_A": 12.0}
+               "interface_probe_A": 5.0, "min_phase_thickness_A": 12.0, "checkpoint_every_ps": 5.0}
+CHECKPOINT_STATE = "state.pkl"   # the Python-side growth state; it names its LAMMPS restart file
+CHECKPOINT_FORMAT = 1
 
 
 def _suffix(pair_style: str) -> str | None:
@@ -143,13 +148,99 @@ def _per_atom(lmp: Lammps, ids_order: np.ndarray, name: str, array: bool = False
     return out[ids_order]
 
 
-def run_condition(material_name: str, material: dict, md: dict, temperature_K: int, seed: int) -> tuple[dict, dict]:
-    """Simulate one condition; return (run record, snapshot arrays)."""
+def _checkpoint_key(material_name: str, material: dict, md: dict, temperature_K, seed: int,
+                    potential: Path) -> str:
+    """sha256 of what determines a run: material (and its potential file's content), md settings
+    (all but the checkpoint interval, which does not change the physics), temperature and seed."""
+    payload = {"format": CHECKPOINT_FORMAT, "material_name": material_name, "material": material,
+               "potential_sha256": provenance.sha256(potential), "temperature_K": int(temperature_K),
+               "md": {k: v for k, v in md.items() if k != "checkpoint_every_ps"}, "seed": int(seed)}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def load_checkpoint(checkpoint_dir: str | Path, key: str, context: str = "") -> dict | None:
+    """The saved growth state in `checkpoint_dir` if it is readable, was written for the same run
+    (`key`) and its restart file exists with the recorded sha256; else None, with a warning saying
+    why it is ignored. (The state is a pickle: load only checkpoints this code wrote.)"""
+    path = Path(checkpoint_dir) / CHECKPOINT_STATE
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        saved_key, restart = state["key"], Path(checkpoint_dir) / state["restart_file"]
+    except Exception as exc:   # truncated, not a pickle, or not ours
+        log.warning("%s: checkpoint %s is unreadable (%s: %s); starting the run over",
+                    context, path, type(exc).__name__, exc)
+        return None
+    if saved_key != key:
+        log.warning("%s: checkpoint %s belongs to another run (different material, md settings, "
+                    "temperature or seed); ignoring it and starting the run over", context, path)
+        return None
+    if not restart.is_file():
+        log.warning("%s: checkpoint %s names the LAMMPS restart file %s, which is missing; starting the run over",
+                    context, path, restart)
+        return None
+    if provenance.sha256(restart) != state.get("restart_sha256"):
+        log.warning("%s: the LAMMPS restart file %s does not match its checkpoint %s (changed or truncated); "
+                    "starting the run over", context, restart, path)
+        return None
+    return state
+
+
+def _clear_checkpoint(checkpoint_dir: Path, remove_dir: bool = False) -> None:
+    """Remove our checkpoint files (state, its temporaries, restart files) from `checkpoint_dir`,
+    and the folder itself if asked and then empty (nothing else in it is touched)."""
+    checkpoint_dir = Path(checkpoint_dir)
+    for p in [checkpoint_dir / CHECKPOINT_STATE, *checkpoint_dir.glob(f".{CHECKPOINT_STATE}.*"),
+              *checkpoint_dir.glob("restart.*")]:
+        p.unlink(missing_ok=True)
+    if remove_dir and checkpoint_dir.is_dir() and not any(checkpoint_dir.iterdir()):
+        checkpoint_dir.rmdir()
+
+
+def _write_checkpoint(c: Lammps, checkpoint_dir: Path, state: dict) -> None:
+    """Write a LAMMPS restart file, then (atomically, pointing at it) the Python-side state, then
+    delete older restart files. A kill at any moment leaves the previous checkpoint valid."""
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    name = f"restart.{state['step']}"
+    c(f'write_restart "{checkpoint_dir / name}"')
+    state["restart_file"] = name
+    state["restart_sha256"] = provenance.sha256(checkpoint_dir / name)
+    state["script"] = list(c.script)
+    with atomic_path(checkpoint_dir / CHECKPOINT_STATE) as tmp:
+        with open(tmp, "wb") as f:
+            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+    for p in checkpoint_dir.glob("restart.*"):
+        if p.name != name:
+            p.unlink(missing_ok=True)
+
+
+def _growth_fixes(c: Lammps, T: float, tdamp: float, pdamp: float, langevin_seed: int) -> None:
+    c(f"fix lang all langevin {T:.2f} {T:.2f} {tdamp} {langevin_seed} zero yes")
+    c(f"fix integ all nph z 0.0 0.0 {pdamp}")
+
+
+def run_condition(material_name: str, material: dict, md: dict, temperature_K: int, seed: int, *,
+                  checkpoint_dir: str | Path | None = None) -> tuple[dict, dict]:
+    """Simulate one condition; return (run record, snapshot arrays).
+
+    Growth is measured from the solid count N_s(t) (both interfaces) and, per interface, from the
+    solid counts below and above the slab centre fixed at the first sample (one interface each).
+
+    With `checkpoint_dir`, the growth loop writes every `checkpoint_every_ps` a LAMMPS restart
+    file plus the Python-side state (samples, snapshots, densities, input script, loop index,
+    keyed by a hash of material, md settings, T and seed), keeping only the latest. A call that
+    finds a valid checkpoint of the same run resumes there: read_restart, then re-issue what a
+    restart file does not keep (pair style/coefficients, thermo settings, the classification
+    computes, fixes `lang` (new seed from seed and step) and `integ` (nph, whose barostat state
+    the restart file restores)). A checkpoint of another run, or an unreadable one, is ignored
+    with a warning. The checkpoint is left in place; `simulate` removes it once outputs exist.
+    """
     md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
     for key in ("cells", "growth_steps", "melt_steps", "equilibrate_steps", "sample_every"):
         if key in material:
             md[key] = material[key]
-    started = time.time()
     T = float(temperature_K)
     lattice = material["lattice"]
     info = LATTICES[lattice]
@@ -159,32 +250,68 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     t_melt = md["melt_temperature_factor"] * Tm_ref
     seed = int(seed) % 900_000_000 + 1
     context = f"{material_name} at {temperature_K} K (potential {potential})"
-
-    density_scripts: list[str] = []
-    try:
-        a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt, density_scripts)
-    except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
-        raise SimulationError(f"{context}: {exc}") from None
-    if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
-        raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
-                              f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
     nx, ny, nz = (int(c) for c in md["cells"])
-    n_density = info.atoms_per_cell / a_T ** 3          # atoms / Å^3 in the crystal
     tdamp = md["thermostat_damp_ps"]
     pdamp = md["barostat_damp_ps"]
+    every = int(md["sample_every"])
+    n_samples = max(int(md["growth_steps"]) // every, 3)
+    snap_at = set(np.unique(np.linspace(0, n_samples, int(md["snapshots"]) + 1)[1:].round().astype(int)))
+    if len(snap_at) < int(md["snapshots"]):
+        snap_at = set(range(n_samples - int(md["snapshots"]) + 1, n_samples + 1))
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    ckpt_every = max(1, int(round(float(md["checkpoint_every_ps"]) * 1000.0 / (every * ts_fs))))
+
+    state = None
+    if ckpt_dir is not None:
+        key = _checkpoint_key(material_name, material, md, temperature_K, seed, potential)
+        state = load_checkpoint(ckpt_dir, key, context)
+        if state is None and ckpt_dir.is_dir():
+            _clear_checkpoint(ckpt_dir)
+    resumed_from = None if state is None else state["series"]["time_ps"][-1]
+    started = time.time() - (0.0 if state is None else state["wall_s"])
+    if state is None:
+        density_scripts: list[str] = []
+        try:
+            a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt,
+                                                      density_scripts)
+        except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
+            raise SimulationError(f"{context}: {exc}") from None
+        if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
+            raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
+                                  f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
+        state = {"key": key if ckpt_dir is not None else None, "a_T": a_T, "v_liquid": v_liquid,
+                 "v_melt": v_melt, "density_scripts": density_scripts, "k": 0, "checkpoints": 0,
+                 "series": {name: [] for name in ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper",
+                                                  "box_lz_A", "temperature_K", "pe_eV", "press_bar")},
+                 "t_interface": [], "t_bulk": [], "snaps": [], "centre_fraction": None}
+    a_T, v_liquid, v_melt = state["a_T"], state["v_liquid"], state["v_melt"]
+    ser = state["series"]
+    n_density = info.atoms_per_cell / a_T ** 3          # atoms / Å^3 in the crystal
 
     lmp = Lammps(_suffix(material["pair_style"]), context=context)
     try:
         c = lmp
-        c.comment(f"msgnn slab: {material_name} T={temperature_K} K orientation {md['orientation']}; "
-                  f"a(T)={a_T:.5f} A from an NPT crystal run")
-        # 1) melt the outer half with the crystal held fixed, 2) bring the liquid to T
-        build_two_phase(c, material, md, a_T, v_liquid, v_melt, T, seed)
-        # 3) growth at T: whole system, barostat along z only, Langevin thermostat on all atoms
-        c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
-        c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
-        c(f"fix lang all langevin {T:.2f} {T:.2f} {tdamp} {seed + 4} zero yes")
-        c(f"fix integ all nph z 0.0 0.0 {pdamp}")
+        if resumed_from is None:
+            c.comment(f"msgnn slab: {material_name} T={temperature_K} K orientation {md['orientation']}; "
+                      f"a(T)={a_T:.5f} A from an NPT crystal run")
+            # 1) melt the outer half with the crystal held fixed, 2) bring the liquid to T
+            build_two_phase(c, material, md, a_T, v_liquid, v_melt, T, seed)
+            # 3) growth at T: whole system, barostat along z only, Langevin thermostat on all atoms
+            c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
+            c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
+            _growth_fixes(c, T, tdamp, pdamp, seed + 4)
+        else:
+            log.info("%s: resumed from t = %.3f ps (checkpoint %s)", context, resumed_from,
+                     ckpt_dir / state["restart_file"])
+            c.script = state["script"] + [f"# ---- interrupted; resumed from the checkpoint at t = {resumed_from:g} ps "
+                                          f"(step {state['step']}) in a new LAMMPS instance ----"] + c.script
+            c(f'read_restart "{ckpt_dir / state["restart_file"]}"')
+            c.comment("re-issue what a restart file does not keep: potential, thermo, computes, fixes")
+            _setup_potential(c, material, potential)
+            c("thermo 0"); c("thermo_modify lost error norm no")
+            for cmd in classification_commands(lattice, a_T):
+                c(cmd)
+            _growth_fixes(c, T, tdamp, pdamp, (seed * 7919 + int(state["step"])) % 900_000_000 + 1)
         c("run 0")
 
         n_atoms = int(lmp.lmp.get_natoms())
@@ -211,39 +338,54 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
                 out["cna"] = _per_atom(lmp, order, "cna") if lattice in ("fcc", "bcc") else None
             return out
 
-        every = int(md["sample_every"])
-        n_samples = max(int(md["growth_steps"]) // every, 3)
-        snap_at = set(np.unique(np.linspace(0, n_samples, int(md["snapshots"]) + 1)[1:].round().astype(int)))
-        if len(snap_at) < int(md["snapshots"]):
-            snap_at = set(range(n_samples - int(md["snapshots"]) + 1, n_samples + 1))
-        times, n_solid, t_interface, t_bulk, box_lz, temps = [], [], [], [], [], []
-        pes, presses = [], []
-        snaps = []
-        s0 = sample(False)
-        times.append(0.0); n_solid.append(int(s0["solid"].sum()))
-        for k in range(1, n_samples + 1):
-            c(f"run {every} pre no post no")
+        def per_side(s) -> tuple[int, int]:
+            """Solid counts below/above the slab centre, fixed as a fraction of the box length
+            (the z-only barostat dilates the box about its centre, which keeps fractions)."""
+            zlo, Lz = s["boxlo"][2], s["boxhi"][2] - s["boxlo"][2]
+            return fit.solid_per_side(s["x"][:, 2], s["solid"], zlo + state["centre_fraction"] * Lz, Lz)
+
+        if state["k"] == 0:
+            s0 = sample(False)
+            Lz0 = s0["boxhi"][2] - s0["boxlo"][2]
+            state["centre_fraction"] = (fit.slab_centre(s0["x"][:, 2], s0["solid"], Lz0, s0["boxlo"][2])
+                                        - s0["boxlo"][2]) / Lz0
+            lower, upper = per_side(s0)
+            for name, value in (("time_ps", 0.0), ("n_solid", int(s0["solid"].sum())), ("n_solid_lower", lower),
+                                ("n_solid_upper", upper), ("box_lz_A", None), ("temperature_K", None),
+                                ("pe_eV", None), ("press_bar", None)):
+                ser[name].append(value)
+        setup_needed = False
+        for k in range(state["k"] + 1, n_samples + 1):
+            # after write_restart (which re-initialises LAMMPS) the next run must do its setup
+            c(f"run {every} post no" if setup_needed else f"run {every} pre no post no")
+            setup_needed = False
             full = k in snap_at
             if full:
                 c("run 0 post no")      # per-atom energies are tallied on this step
             pe = _check_finite(c, f"growth (step {k * every})")
             s = sample(full)
             ns = int(s["solid"].sum())
-            times.append(k * every * ts_fs / 1000.0); n_solid.append(ns)
-            box_lz.append(float(s["boxhi"][2] - s["boxlo"][2]))
-            temps.append(float(lmp.lmp.get_thermo("temp")))
-            pes.append(float(pe))
-            presses.append(float(lmp.lmp.get_thermo("press")))
+            lower, upper = per_side(s)
             Lz = s["boxhi"][2] - s["boxlo"][2]
+            for name, value in (("time_ps", k * every * ts_fs / 1000.0), ("n_solid", ns), ("n_solid_lower", lower),
+                                ("n_solid_upper", upper), ("box_lz_A", float(Lz)),
+                                ("temperature_K", float(lmp.lmp.get_thermo("temp"))), ("pe_eV", float(pe)),
+                                ("press_bar", float(lmp.lmp.get_thermo("press")))):
+                ser[name].append(value)
             zi = fit.interface_positions(s["x"][:, 2], s["solid"], Lz, s["boxlo"][2], n_density, area)
             d = np.min(np.abs((s["x"][:, 2, None] - zi[None, :] + 0.5 * Lz) % Lz - 0.5 * Lz), axis=1)
             near = d < md["interface_probe_A"]
             if near.any() and 0 < ns < n_atoms:
-                t_interface.append(2 * s["ke"][near].mean() / (3 * K_B_EV))
-                t_bulk.append(2 * s["ke"][~near].mean() / (3 * K_B_EV) if (~near).any() else np.nan)
+                state["t_interface"].append(2 * s["ke"][near].mean() / (3 * K_B_EV))
+                state["t_bulk"].append(2 * s["ke"][~near].mean() / (3 * K_B_EV) if (~near).any() else np.nan)
             if full:
-                s["z_int"] = zi; s["time"] = times[-1]; s["pe_total"] = pe
-                snaps.append(s)
+                s["z_int"] = zi; s["time"] = ser["time_ps"][-1]; s["pe_total"] = pe
+                state["snaps"].append(s)
+            if ckpt_dir is not None and k % ckpt_every == 0 and k < n_samples:
+                state.update(k=k, step=int(lmp.lmp.extract_global("ntimestep")), wall_s=time.time() - started,
+                             checkpoints=state["checkpoints"] + 1)
+                _write_checkpoint(c, ckpt_dir, state)
+                setup_needed = True
         wall = time.time() - started
         script = lmp.input_script
         version = lmp.version()
@@ -251,14 +393,24 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     finally:
         lmp.close()
 
-    times = np.array(times); n_solid = np.array(n_solid)
+    snaps = state["snaps"]
+    times = np.array(ser["time_ps"]); n_solid = np.array(ser["n_solid"])
+    box_lz = ser["box_lz_A"][1:]
     vfit = fit.fit_interface_velocity(times, n_solid, area, n_density, transient_ps=md["transient_ps"],
                                       n_total=n_atoms, box_lz_A=float(np.mean(box_lz)),
                                       min_phase_thickness_A=md["min_phase_thickness_A"])
-    # latent heat: mean pe of liquid minus solid atoms over the snapshots
+    # each interface: the solid count on its side, fitted over exactly the points of the total fit
+    window = (times >= vfit["fit_start_ps"]) & (times <= vfit["fit_end_ps"])
+    sides = []
+    for side in ("lower", "upper"):
+        f = fit.fit_interface_velocity(times[window], np.array(ser[f"n_solid_{side}"])[window], area, n_density,
+                                       n_interfaces=1)
+        sides.append({"side": side, "velocity_m_per_s": f["velocity_m_per_s"], "stderr_m_per_s": f["stderr_m_per_s"]})
+    # latent heat: mean pe of liquid minus solid atoms over the snapshots (None when the snapshots
+    # hold one phase only, e.g. the slab filled the box: JSON has no NaN, and a NaN would stop write_run)
     pe_s = np.concatenate([s["pe"][s["solid"]] for s in snaps])
     pe_l = np.concatenate([s["pe"][~s["solid"]] for s in snaps])
-    latent = float(pe_l.mean() - pe_s.mean()) if pe_s.size and pe_l.size else float("nan")
+    latent = float(pe_l.mean() - pe_s.mean()) if pe_s.size and pe_l.size else None
     structure = np.stack([structure_types(lattice, s["solid"], s["cna"]) for s in snaps])
     snapshots = {
         "positions_A": np.stack([s["x"] for s in snaps]).astype(np.float64),
@@ -275,7 +427,10 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "lattice": np.array(lattice),
         "synthetic": np.array(False),
     }
-    t_int = float(np.nanmean(t_interface)) if t_interface else float("nan")
+    t_interface, t_bulk = state["t_interface"], state["t_bulk"]
+    t_int = float(np.nanmean(t_interface)) if t_interface else None
+    t_bulk = [x for x in t_bulk if math.isfinite(x)]
+    temps = ser["temperature_K"][1:]
     record = {
         "material": material_name,
         "element": material["element"],
@@ -283,6 +438,7 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "orientation": md["orientation"],
         **{k: vfit[k] for k in ("velocity_m_per_s", "stderr_m_per_s")},
         "velocity_fit": {k: v for k, v in vfit.items() if k not in ("velocity_m_per_s", "stderr_m_per_s")},
+        "interface_velocities": sides,
         "latent_heat_eV_per_atom": latent,
         "atomic_volume_m3": 1.0 / n_density * 1e-30,
         "lattice_constant_A": a_T,
@@ -300,15 +456,19 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "potential_sha256": provenance.sha256(potential),
         "seed": seed,
         "input_script": script,
-        "density_input_script": density_scripts[0] if density_scripts else None,
+        "density_input_script": state["density_scripts"][0] if state["density_scripts"] else None,
         "wall_time_s": wall,
+        "resumed_from_ps": resumed_from,
+        "checkpoints_written": state["checkpoints"],
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
         "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist(),
-                               "box_lz_A": [None] + box_lz, "temperature_K": [None] + temps},
-        "thermo": {"time_ps": times.tolist()[1:], "temp_K": temps, "pe_eV": pes, "press_bar": presses,
-                   "lz_A": box_lz},  # the growth run's thermo log, one row per sample
+                               "n_solid_lower": ser["n_solid_lower"], "n_solid_upper": ser["n_solid_upper"],
+                               "slab_centre_fraction_of_lz": state["centre_fraction"],
+                               "box_lz_A": ser["box_lz_A"], "temperature_K": ser["temperature_K"]},
+        "thermo": {"time_ps": times.tolist()[1:], "temp_K": temps, "pe_eV": ser["pe_eV"][1:],
+                   "press_bar": ser["press_bar"][1:], "lz_A": box_lz},  # the growth run's thermo log, one row per sample
         "interface_temperature_K": t_int,
-        "interface_heating_K": (t_int - T) if math.isfinite(t_int) else None,
+        "interface_heating_K": (t_int - T) if t_int is not None else None,
         "bulk_temperature_K": float(np.nanmean(t_bulk)) if t_bulk else None,
         "thermostat": f"langevin damp {tdamp} ps on all atoms; nph z-only barostat damp {pdamp} ps",
         "synthetic": False,
@@ -329,13 +489,27 @@ def write_run(record: dict, snapshots: dict, run_json: str | Path, snapshots_npz
 
 
 def simulate(material_name: str, material: dict, md: dict, temperature_K: int, seed: int,
-             run_json: str | Path, snapshots_npz: str | Path) -> dict:
-    """Run one condition and write run.json + snapshots.npz (nothing is written if it fails)."""
-    record, snapshots = run_condition(material_name, material, md, temperature_K, seed)
+             run_json: str | Path, snapshots_npz: str | Path, *, checkpoint_dir: str | Path | None = None) -> dict:
+    """Run one condition and write run.json + snapshots.npz (nothing is written if it fails).
+
+    With `checkpoint_dir`, an interrupted run resumes from its last checkpoint (see run_condition);
+    the checkpoint folder is removed once the outputs are written, and also when the run fails
+    with SimulationError (a failed run leaves nothing behind)."""
+    try:
+        record, snapshots = run_condition(material_name, material, md, temperature_K, seed,
+                                          checkpoint_dir=checkpoint_dir)
+    except SimulationError:
+        if checkpoint_dir is not None:
+            _clear_checkpoint(Path(checkpoint_dir), remove_dir=True)
+        raise
     write_run(record, snapshots, run_json, snapshots_npz)
-    log.info("%s T=%s K: v = %.3g ± %.2g m/s, solid fraction %.2f -> %.2f, interface T %.1f K, %.1f s",
-             material_name, temperature_K, record["velocity_m_per_s"], record["stderr_m_per_s"],
-             *record["solid_fraction"], record["interface_temperature_K"], record["wall_time_s"])
+    if checkpoint_dir is not None:
+        _clear_checkpoint(Path(checkpoint_dir), remove_dir=True)
+    log.info("%s T=%s K: v = %.3g ± %.2g m/s (lower %.3g, upper %.3g), solid fraction %.2f -> %.2f, "
+             "interface T %.1f K, %.1f s%s", material_name, temperature_K, record["velocity_m_per_s"],
+             record["stderr_m_per_s"], *(f["velocity_m_per_s"] for f in record["interface_velocities"]),
+             *record["solid_fraction"], record["interface_temperature_K"] or float("nan"), record["wall_time_s"],
+             "" if record["resumed_from_ps"] is None else f" (resumed from t = {record['resumed_from_ps']:g} ps)")
     return record
 
 
@@ -413,17 +587,27 @@ def build_two_phase(c: Lammps, material: dict, md: dict, a_T: float, v_liquid: f
     boxlo0, boxhi0, *_ = c.lmp.extract_box()
     zlo, lz_built = boxlo0[2], boxhi0[2] - boxlo0[2]
     lz_now = lz_built
-    n_liquid = int(c.lmp.get_natoms()) - int(round(info.atoms_per_cell * nx * ny * nz / 2))
     area = (boxhi0[0] - boxlo0[0]) * (boxhi0[1] - boxlo0[1])
+    # The liquid zone (the box outside the crystal's nominal half, which holds N/2 atoms of crystal)
+    # gets the counted liquid atoms at volume v each, plus the crystal volume of the crystal atoms
+    # that overhang it (planes on the zone boundaries: N/2 - n_liquid of them). Counted, not
+    # atoms_per_cell * cells / 2: a rotated (110)/(111) repeat cell holds 2 or 6 cubic cells.
+    c("variable n_liquid equal count(liquid)")
+    n_liquid = int(round(c.lmp.extract_variable("n_liquid")))
+    overhang_A3 = (0.5 * int(c.lmp.get_natoms()) - n_liquid) * a_T ** 3 / info.atoms_per_cell
+
+    def liquid_zone_A(v_per_atom: float) -> float:
+        return (n_liquid * v_per_atom + overhang_A3) / area
+
     if v_melt is not None:
-        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_melt / area, "melt")
+        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, liquid_zone_A(v_melt), "melt")
     c(f"velocity liquid create {t_melt:.2f} {seed} mom yes rot no dist gaussian")
     c(f"fix lang liquid langevin {t_melt:.2f} {t_melt:.2f} 0.1 {seed + 1}")
     c("fix integ liquid nve/limit 0.1")
     c(f"run {md['melt_steps']}")
     _check_finite(c, "melting")
     if v_liquid is not None:
-        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, n_liquid * v_liquid / area, "cool")
+        lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, liquid_zone_A(v_liquid), "cool")
     c.comment("bring the liquid to T; crystal still fixed")
     c("unfix lang")
     c(f"fix lang liquid langevin {T:.2f} {T:.2f} 0.1 {seed + 2}")
