@@ -63,11 +63,14 @@ def _check_finite(lmp: Lammps, what: str) -> float:
 
 
 def measure_densities(material: dict, temperature_K: float, seed: int, steps: int = 1000,
-                      melt_temperature_K: float | None = None,
-                      scripts: list | None = None) -> tuple[float, float | None, float | None]:
+                      melt_temperature_K: float | None = None, scripts: list | None = None,
+                      energies: dict | None = None) -> tuple[float, float | None, float | None]:
     """(crystal lattice constant at T in Å, liquid volume per atom at T and at the melt
     temperature in Å^3) from short NPT runs of a small periodic box: the perfect crystal, then
-    the same box melted, then brought back to T. With steps = 0: (config lattice constant, None, None)."""
+    the same box melted, then brought back to T. With steps = 0: (config lattice constant, None, None).
+    `energies`, if given, receives the mean potential energy per atom (eV) of the crystal and of
+    the liquid at T (`pe_crystal_eV`, `pe_liquid_eV`): their difference is the latent heat at T
+    (zero pressure, equal kinetic energies)."""
     potential = resolve_potential(material["potential"])
     a0 = float(material["lattice_constant_A"])
     if steps <= 0:
@@ -89,11 +92,13 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp(f"run {max(steps - half, 0)}")
         lmp("variable lx_now equal lx")
         lmp("variable vol_now equal vol/atoms")
+        lmp("variable pe_now equal pe/atoms")
         lmp("reset_timestep 0")
-        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now")
+        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now v_pe_now")
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT crystal run")
-        a_T = float(lmp.lmp.extract_fix("avg", 0, 0)) / n
+        a_T = float(lmp.lmp.extract_fix("avg", 0, 1, 0)) / n
+        pe_crystal = float(lmp.lmp.extract_fix("avg", 0, 1, 1))
         lmp("unfix avg"); lmp("unfix npt")
         lmp(f"displace_atoms all random {0.1 * a0:.4f} {0.1 * a0:.4f} {0.1 * a0:.4f} {seed} units box")
         lmp(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
@@ -108,10 +113,12 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
         lmp(f"run {half}")
         lmp("reset_timestep 0")
-        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_vol_now")
+        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_vol_now v_pe_now")
         lmp(f"run {half}")
         _check_finite(lmp, "the NPT liquid run")
-        v_liq = float(lmp.lmp.extract_fix("avg", 0, 0))
+        v_liq = float(lmp.lmp.extract_fix("avg", 0, 1, 0))
+        if energies is not None:
+            energies.update(pe_crystal_eV=pe_crystal, pe_liquid_eV=float(lmp.lmp.extract_fix("avg", 0, 1, 1)))
         if scripts is not None:
             scripts.append(lmp.input_script)
     return a_T, v_liq, v_melt
@@ -271,16 +278,17 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     started = time.time() - (0.0 if state is None else state["wall_s"])
     if state is None:
         density_scripts: list[str] = []
+        bulk_pe: dict = {}
         try:
             a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt,
-                                                      density_scripts)
+                                                      density_scripts, bulk_pe)
         except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
             raise SimulationError(f"{context}: {exc}") from None
         if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
             raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                                   f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
         state = {"key": key if ckpt_dir is not None else None, "a_T": a_T, "v_liquid": v_liquid,
-                 "v_melt": v_melt, "density_scripts": density_scripts, "k": 0, "checkpoints": 0,
+                 "v_melt": v_melt, "bulk_pe": bulk_pe, "density_scripts": density_scripts, "k": 0, "checkpoints": 0,
                  "series": {name: [] for name in ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper",
                                                   "box_lz_A", "temperature_K", "pe_eV", "press_bar")},
                  "t_interface": [], "t_bulk": [], "snaps": [], "centre_fraction": None}
@@ -406,11 +414,14 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         f = fit.fit_interface_velocity(times[window], np.array(ser[f"n_solid_{side}"])[window], area, n_density,
                                        n_interfaces=1)
         sides.append({"side": side, "velocity_m_per_s": f["velocity_m_per_s"], "stderr_m_per_s": f["stderr_m_per_s"]})
-    # latent heat: mean pe of liquid minus solid atoms over the snapshots (None when the snapshots
-    # hold one phase only, e.g. the slab filled the box: JSON has no NaN, and a NaN would stop write_run)
+    # latent heat at T: pe/atom of the bulk liquid minus the bulk crystal (NPT runs at T); the slab's
+    # own estimate (liquid minus solid atoms in the snapshots, interface atoms included) is kept as a
+    # cross-check, None when the snapshots hold one phase only (the slab filled the box)
     pe_s = np.concatenate([s["pe"][s["solid"]] for s in snaps])
     pe_l = np.concatenate([s["pe"][~s["solid"]] for s in snaps])
-    latent = float(pe_l.mean() - pe_s.mean()) if pe_s.size and pe_l.size else None
+    latent_slab = float(pe_l.mean() - pe_s.mean()) if pe_s.size and pe_l.size else None
+    bulk_pe = state.get("bulk_pe") or {}
+    latent = (bulk_pe["pe_liquid_eV"] - bulk_pe["pe_crystal_eV"]) if bulk_pe else latent_slab
     structure = np.stack([structure_types(lattice, s["solid"], s["cna"]) for s in snaps])
     snapshots = {
         "positions_A": np.stack([s["x"] for s in snaps]).astype(np.float64),
@@ -440,6 +451,8 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "velocity_fit": {k: v for k, v in vfit.items() if k not in ("velocity_m_per_s", "stderr_m_per_s")},
         "interface_velocities": sides,
         "latent_heat_eV_per_atom": latent,
+        "latent_heat_method": "bulk NPT liquid minus crystal pe/atom at T" if bulk_pe else "slab snapshots",
+        "latent_heat_from_slab_eV_per_atom": latent_slab,
         "atomic_volume_m3": 1.0 / n_density * 1e-30,
         "lattice_constant_A": a_T,
         "liquid_volume_per_atom_A3": v_liquid,
