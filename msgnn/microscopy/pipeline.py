@@ -206,8 +206,9 @@ def accuracy_study(*, noise_levels: list[float], default_noise: float, image_px:
     result = {"synthetic": True, "default_noise": default, "by_noise": rows,
               "tolerance_px": tolerance_px, "image_px": image_px, "grains_per_image": grains_per_image,
               "blur_px": blur_px, "seed": seed,
-              "method": "JMAK micrographs with known labels; skimage TV denoise + Sobel/Sato boundary map "
-                        "+ h-minima markers + watershed + RAG merging",
+              "method": "JMAK micrographs with known labels; skimage flat-field + TV denoise (weight ~ noise sigma) "
+                        "+ Sato ridge boundary map + h-minima markers + watershed + RAG merging (contrast and "
+                        "noise-significance tests) + small-region merging",
               "wall_time_s": time.time() - started}
     write_json(out_json, result)
     if out_figure is not None:
