@@ -8,11 +8,15 @@ conditions never influence the chosen hyperparameters; the tuned model of a spli
 trained with that split's best parameters (``msgnn_tuned``).
 
 Studies live in persistent storage (``tune.storage``, SQLite by default) under the names
-``{study_name}.{model}.{split kind}.{split name}`` and are loaded with ``load_if_exists``: a rerun
-resumes, and finished trials count towards ``n_trials``.
+``{study_name}.{model}.{split kind}.{split name}.{fingerprint}`` and are loaded with
+``load_if_exists``: a rerun on the same data resumes, and finished trials count towards
+``n_trials``. The fingerprint hashes what the objective depends on (the samples and splits files,
+the model's base parameters, epochs, inner folds, seed), so trials scored on other data are never
+reused: a changed dataset starts fresh studies beside the old ones.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -125,6 +129,16 @@ def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def objective_fingerprint(samples_path, splits_path, model: str, base_params: dict, tune_cfg: dict,
+                          seed: int) -> str:
+    """Short hash of everything a trial's score depends on (see the module docstring)."""
+    from msgnn.provenance import sha256
+    keys = {k: tune_cfg.get(k) for k in ("epochs", "inner_folds", "n_startup_trials")}
+    blob = json.dumps([sha256(samples_path), sha256(splits_path), model, base_params, keys, int(seed)],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
 def run_tuning(samples_path, splits_path, best_params_path, history_path, *, model: str,
                train_cfg: dict, tune_cfg: dict, seed: int, threads: int | None = None) -> dict:
     """The `tune` rule: one study per outer split; write best_params.json and history.csv."""
@@ -141,13 +155,14 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
     device = resolve_device(train_cfg.get("device", "auto"))
     base = model_params(model, train_cfg)
     kinds = [k for k in tune_cfg.get("outer_splits", ["group_kfold"]) if k in SPLIT_KINDS]
+    fingerprint = objective_fingerprint(samples_path, splits_path, model, base, tune_cfg, seed)
     t0 = time.time()
     out = {"model": model, "sampler": "optuna.samplers.GPSampler (logEI)",
            "objective": "mean inner-GroupKFold validation RMSE over targets (log10 units), "
                         "within the outer split's training conditions only",
            "storage": tune_cfg["storage"], "n_trials": int(tune_cfg["n_trials"]),
            "epochs": int(tune_cfg["epochs"]), "inner_folds": int(tune_cfg.get("inner_folds", 2)),
-           "seed": int(seed), "outer_splits": kinds, "splits": {}}
+           "seed": int(seed), "outer_splits": kinds, "objective_fingerprint": fingerprint, "splits": {}}
     hists = []
     for kind in kinds:
         for e in splits.get(kind, []):
@@ -156,7 +171,7 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
             study = tune_split(samples, e["train"], model=model, base_params=base,
                                n_trials=tune_cfg["n_trials"], epochs=tune_cfg["epochs"],
                                storage=tune_cfg["storage"],
-                               study_name=f"{tune_cfg['study_name']}.{model}.{kind}.{e['name']}",
+                               study_name=f"{tune_cfg['study_name']}.{model}.{kind}.{e['name']}.{fingerprint}",
                                seed=split_seed, inner_folds=int(tune_cfg.get("inner_folds", 2)),
                                n_startup_trials=int(tune_cfg.get("n_startup_trials", 4)),
                                device=device)

@@ -97,3 +97,22 @@ def test_search_space_covers_the_documented_dimensions():
                       "weight_decay", "lr_decay"}
     assert storage_for("sqlite:///results/tune/study.db", "mlp") == "sqlite:///results/tune/study_mlp.db"
     assert storage_for("sqlite:///results/tune/study.db", "msgnn") == "sqlite:///results/tune/study.db"
+
+
+def test_changed_data_starts_a_fresh_study_same_data_resumes(dataset, tmp_path):
+    tune_cfg = dict(n_trials=2, epochs=1, storage=f"sqlite:///{tmp_path}/study.db", study_name="m",
+                    inner_folds=2, n_startup_trials=2, outer_splits=["group_kfold"])
+    kw = dict(model="svr", train_cfg=BASE, tune_cfg=tune_cfg, seed=1)
+    first = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / "a.json", tmp_path / "a.csv", **kw)
+    again = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / "b.json", tmp_path / "b.csv", **kw)
+    assert again["objective_fingerprint"] == first["objective_fingerprint"]
+    assert pd.read_csv(tmp_path / "b.csv").equals(pd.read_csv(tmp_path / "a.csv"))   # resumed: no new trial
+    splits = json.loads((dataset / "splits.json").read_text())
+    splits["group_kfold"] = splits["group_kfold"][::-1]                               # other data, same names
+    (tmp_path / "splits.json").write_text(json.dumps(splits))
+    other = run_tuning(dataset / "samples.pt", tmp_path / "splits.json", tmp_path / "c.json", tmp_path / "c.csv", **kw)
+    assert other["objective_fingerprint"] != first["objective_fingerprint"]
+    names = optuna.get_all_study_names(tune_cfg["storage"])
+    assert len(names) == 6 and all(n.endswith(first["objective_fingerprint"]) or n.endswith(other["objective_fingerprint"])
+                                   for n in names)
+    assert all(v["n_complete"] == 2 for v in other["splits"].values())
