@@ -16,7 +16,10 @@ What differs between the two, measured on the default config (Al, 870 K, 1536 at
 - pure Python overhead (extraction, interface fit per sample, imports) is ~1 %.
 
     python benchmarks/md_python_vs_cli.py [--material Al] [--temperature 870] [--config config.yaml]
-                                          [--classify-in-cli]
+                                          [--classify-in-cli] [--repeats 3]
+
+With --repeats N the runner and the CLI alternate N times (runner, CLI, runner, CLI, ...) and the
+medians are compared, so that the load of a shared machine falls on both alike.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +66,7 @@ def main(argv=None):
     ap.add_argument("--temperature", type=int, default=870)
     ap.add_argument("--classify-in-cli", action="store_true",
                     help="make the CLI replay evaluate the classification computes every sample too")
+    ap.add_argument("--repeats", type=int, default=1, help="alternate runner and CLI this many times; medians")
     args = ap.parse_args(argv)
     cfg = load(args.config)
     mat = cfg["materials"][args.material]
@@ -77,11 +82,15 @@ def main(argv=None):
             if line.startswith("run"):
                 in_run[0] += time.perf_counter() - t
 
-    lammps_env.Lammps.__call__ = timed_call
-    t0 = time.perf_counter()
-    record, _ = run_condition(args.material, mat, cfg["md"], args.temperature, seed)
-    t_py = time.perf_counter() - t0
-    lammps_env.Lammps.__call__ = call
+    def runner() -> tuple[float, dict]:
+        in_run[0] = 0.0
+        lammps_env.Lammps.__call__ = timed_call
+        t0 = time.perf_counter()
+        record, _ = run_condition(args.material, mat, cfg["md"], args.temperature, seed)
+        lammps_env.Lammps.__call__ = call
+        return time.perf_counter() - t0, record
+
+    t_py, record = runner()
     n_cells = {"diamond": 3, "fcc": 4, "bcc": 5}[mat["lattice"]]
     n_dens = {"diamond": 8, "fcc": 4, "bcc": 2}[mat["lattice"]] * n_cells ** 3
     slab, dens = record["input_script"], record["density_input_script"] or ""
@@ -101,9 +110,17 @@ def main(argv=None):
         cmp = ["bonds", "ke"]   # what the runner evaluates at every sample
         extra = f"fix clsf all ave/atom 1 1 {every} " + " ".join(f"c_{c}" for c in cmp)
         slab = slab.replace("\nrun 0\n", f"\nrun 0\n{extra}\n", 1)
-    t_cli_dens = replay(lmp, dens, env) if dens else 0.0
-    t_cli_slab = replay(lmp, slab, env)
-    t_cli = t_cli_dens + t_cli_slab
+    t_pys, t_clis = [t_py], []
+    for i in range(max(args.repeats, 1)):
+        if i:
+            t_pys.append(runner()[0])
+        t_cli_dens = replay(lmp, dens, env) if dens else 0.0
+        t_cli_slab = replay(lmp, slab, env)
+        t_clis.append(t_cli_dens + t_cli_slab)
+    if len(t_pys) > 1:
+        print(f"runner wall times (s): {', '.join(f'{t:.2f}' for t in t_pys)}; "
+              f"CLI: {', '.join(f'{t:.2f}' for t in t_clis)} (medians compared)")
+    t_py, t_cli = statistics.median(t_pys), statistics.median(t_clis)
     r_py, r_cli = work / t_py / 1e3, work / t_cli / 1e3
     print(f"{'':34s}{'wall (s)':>10s}{'katom-steps/s':>16s}")
     print(f"{'python runner (msgnn.md.slab)':34s}{t_py:10.2f}{r_py:16.0f}")
