@@ -207,3 +207,15 @@ def test_accuracy_study_keys(tmp_path):
         assert key in res["default_noise"]
     # more noise, worse boundaries
     assert res["by_noise"][0]["boundary_f1"] > res["by_noise"][-1]["boundary_f1"]
+
+
+def test_real_dm4_micrograph_goes_through_the_pipeline_with_its_calibration(tmp_path):
+    from microscopy_files import write_dm
+    m, img = synthetic_image(96, 25, 0.03, 1.0, np.random.default_rng(3))
+    write_dm(tmp_path / "real.dm4", img.astype(np.float32), pixel_size=2.5, unit="nm", version=4)
+    res, out = _run(tmp_path, real_images=[str(tmp_path / "real.dm4")])
+    src = res["images"][0]["source_file"]
+    assert src["format"].lower().startswith("dm") and src["pixel_size_source"] == "file"
+    assert res["pixel_size_m"] == pytest.approx(2.5e-9) and res["synthetic"] is False
+    assert json.loads(json.dumps(src)) == src            # metadata is JSON as written to measurements.json
+    assert res["n_grains"] == pytest.approx(grain_statistics(m.labels, 2.5e-9)["n_grains"], rel=0.3)

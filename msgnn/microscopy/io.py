@@ -371,16 +371,19 @@ def read_image(path: str | Path, pixel_size_m: float | None = None) -> Micrograp
                       format=fmt, metadata=_json_safe(meta), path=str(path))
 
 
-def read_micrograph(path: str | Path, pixel_size_m: float | None = None) -> tuple[np.ndarray, float]:
-    """Read a single 2-D micrograph as float64 and its pixel size in metres (see read_image).
-
-    Adds the segmentation's own checks: at least 16 px a side and not constant.
-    """
+def read_segmentable(path: str | Path, pixel_size_m: float | None = None) -> Micrograph:
+    """read_image plus the segmentation's own checks: at least 16 px a side and not constant."""
     m = read_image(path, pixel_size_m)
     if min(m.data.shape) < 16:
         raise InputFileError(path, f"image of shape {m.data.shape} is too small to segment (< 16 px)")
     if np.ptp(m.data) == 0:
         raise InputFileError(path, "image is constant (no contrast to segment)")
+    return m
+
+
+def read_micrograph(path: str | Path, pixel_size_m: float | None = None) -> tuple[np.ndarray, float]:
+    """Read a single 2-D micrograph as float64 and its pixel size in metres (see read_segmentable)."""
+    m = read_segmentable(path, pixel_size_m)
     return m.data, m.pixel_size_m
 
 

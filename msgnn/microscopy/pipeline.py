@@ -19,7 +19,7 @@ from msgnn.kinetics import log10_nucleation_rate
 from msgnn.microscopy import plot
 from msgnn.microscopy.accuracy import boundary_f1
 from msgnn.microscopy.facets import facet_graph, grain_statistics
-from msgnn.microscopy.io import read_micrograph, write_micrograph
+from msgnn.microscopy.io import read_segmentable, write_micrograph
 from msgnn.microscopy.segment import SegmentParams, segment_grains
 from msgnn.microscopy.simulate import (final_grain_density_per_m2, render_micrograph,
                                        simulate_jmak)
@@ -125,22 +125,26 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
         for i in range(microscopy["images_per_condition"]):
             m, img = synthetic_image(microscopy["image_px"], microscopy["grains_per_image"],
                                      microscopy["noise"], microscopy["blur_px"], rng)
-            items.append((f"image_{i:02d}", img, px, m.labels))
+            items.append((f"image_{i:02d}", img, px, m.labels, None))
     else:
         out["source"] = "real micrographs"
         for i, f in enumerate(real_images):
-            img, px = read_micrograph(f, microscopy.get("pixel_size_m"))
-            items.append((f"image_{i:02d}", img, px, None))
+            m = read_segmentable(f, microscopy.get("pixel_size_m"))
+            origin = {"file": str(f), "format": m.format, "pixel_size_source": m.pixel_size_source,
+                      "original_unit": m.original_unit, "metadata": m.metadata}
+            items.append((f"image_{i:02d}", m.data, m.pixel_size_m, None, origin))
 
     graphs, per_image, first = [], [], None
     with _AtomicDir(out_images) as tmpdir:
-        for name, img, px, truth in items:
+        for name, img, px, truth, origin in items:
             labels, edge = segment_grains(img, params)
             g = facet_graph(labels, img, px, edge)
             g.update(synthetic=synthetic, image=name)
             graphs.append(g)
             stats = grain_statistics(labels, px)
             rec = {"image": name, "pixel_size_m": px, "shape_px": list(img.shape), **stats}
+            if origin is not None:
+                rec["source_file"] = origin
             desc = {"synthetic": synthetic, "material": material, "temperature_K": int(temperature_K),
                     "pixel_size_m": px}
             write_micrograph(tmpdir / f"{name}.tif", img.astype(np.float32), px, desc)
