@@ -45,6 +45,16 @@ def near_melting(temperatures, tm_ref: float, max_undercooling_fraction: float, 
 SERIES_KEYS = ("solid_count_series", "thermo", "input_script", "density_input_script", "python_packages")
 
 
+def _replica_mean(values, stderrs) -> tuple[float, float, float, float | None]:
+    """(mean, its standard error, the propagated per-run error, the between-replica error): the
+    standard error is the larger of the between-replica one (sd / sqrt(n), n >= 2) and the one
+    propagated from the runs' own fit errors."""
+    v, se = np.asarray(values, float), np.asarray(stderrs, float)
+    within = float(np.sqrt(np.sum(se ** 2)) / v.size)
+    between = float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else None
+    return float(v.mean()), max(within, between or 0.0), within, between
+
+
 def combine_replicas(runs: list[dict], paths=None) -> dict:
     """One condition's result from its replicas (same material, orientation and temperature,
     independent seeds): v = replica mean; its standard error is the larger of the between-replica
@@ -62,8 +72,7 @@ def combine_replicas(runs: list[dict], paths=None) -> dict:
     v = np.array([r["velocity_m_per_s"] for r in runs], float)
     se = np.array([r["stderr_m_per_s"] for r in runs], float)
     n = v.size
-    within = float(np.sqrt(np.sum(se ** 2)) / n)
-    between = float(np.std(v, ddof=1) / math.sqrt(n)) if n > 1 else None
+    mean, stderr, within, between = _replica_mean(v, se)
     out = {k: val for k, val in first.items() if k not in SERIES_KEYS and k != "provenance"}
 
     def mean_of(key):
@@ -77,15 +86,13 @@ def combine_replicas(runs: list[dict], paths=None) -> dict:
             out[k] = mean_of(k)
     sides = [r.get("interface_velocities") for r in runs]
     if all(sides):
-        out["interface_velocities"] = [
-            {"side": side["side"],
-             "velocity_m_per_s": float(np.mean([s[i]["velocity_m_per_s"] for s in sides])),
-             "stderr_m_per_s": float(np.std([s[i]["velocity_m_per_s"] for s in sides], ddof=1) / math.sqrt(n))
-             if n > 1 else side["stderr_m_per_s"]}
-            for i, side in enumerate(sides[0])]
+        out["interface_velocities"] = []
+        for i, side in enumerate(sides[0]):
+            m, e, _, _ = _replica_mean([s[i]["velocity_m_per_s"] for s in sides], [s[i]["stderr_m_per_s"] for s in sides])
+            out["interface_velocities"].append({"side": side["side"], "velocity_m_per_s": m, "stderr_m_per_s": e})
     out.update({
-        "velocity_m_per_s": float(v.mean()),
-        "stderr_m_per_s": max(within, between or 0.0),
+        "velocity_m_per_s": mean,
+        "stderr_m_per_s": stderr,
         "n_replicas": n,
         "replica_velocities_m_per_s": v.tolist(),
         "replica_stderr_m_per_s": se.tolist(),

@@ -77,12 +77,17 @@ def copy_real_log(src, out_csv, out_info, *, material: str, temperature_K: int) 
                           "source_sha256": sha256(src)})
 
 
-def analyse(path, *, options: CleanOptions | None = None):
-    """Read, validate, clean and fit one log: (clean, report, summary, fit, meta)."""
+def _analyse(path, options: CleanOptions | None = None):
+    """Read, validate, clean and fit one log: (raw table, clean, report, summary, fit, meta)."""
     table, meta = read_table(path)
     clean, report, summary = clean_table(table, meta, path=path, options=options)
     fit = fit_msmpr(clean, path=path)
-    return clean, report, summary, fit, meta
+    return table, clean, report, summary, fit, meta
+
+
+def analyse(path, *, options: CleanOptions | None = None):
+    """Read, validate, clean and fit one log: (clean, report, summary, fit, meta)."""
+    return _analyse(path, options)[1:]
 
 
 def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics, out_plot,
@@ -91,9 +96,7 @@ def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics
     kinetics.json (CONTRACTS.md keys and more), the fit plot and the raw-vs-cleaned plot
     (``out_cleaning_plot``, by default cleaning.png next to the report)."""
     info = read_json(info_json) if info_json else {}
-    table, meta = read_table(raw_csv)
-    clean, report, summary = clean_table(table, meta, path=raw_csv)
-    fit = fit_msmpr(clean, path=raw_csv)
+    table, clean, report, summary, fit, meta = _analyse(raw_csv)
     synthetic = bool(meta["synthetic"] or info.get("synthetic", False))
     clean = clean.assign(synthetic=synthetic)
     report = report.assign(synthetic=synthetic)
