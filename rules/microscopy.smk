@@ -50,6 +50,7 @@ rule microscopy_accuracy:
         grains_per_image=config["microscopy"]["grains_per_image"],
         n_images=config["microscopy"]["accuracy_images"],
         blur_px=config["microscopy"]["blur_px"],
+        series_frames=config["microscopy"]["series_frames"],
         seed=condition_seed(config, "microscopy_accuracy"),
     log:
         "results/logs/microscopy/accuracy.log",

@@ -52,13 +52,26 @@ def facet_graph(labels: np.ndarray, image: np.ndarray, pixel_size_m: float,
     }
 
 
+def mean_linear_intercept_px(labels: np.ndarray) -> float:
+    """Mean lineal intercept length (ASTM E112 / ISO 643), in pixels: the total length of the
+    test lines (every pixel row and column) divided by the number of grain-boundary crossings
+    on them. Stereologically this is 2 x area / boundary length, the standard metallographic
+    grain size; a grain far below the resolution adds few crossings, so unlike a number-weighted
+    mean diameter it is not dominated by the smallest grains. inf when there is no boundary."""
+    crossings = int((labels[:, 1:] != labels[:, :-1]).sum() + (labels[1:, :] != labels[:-1, :]).sum())
+    h, w = labels.shape
+    line_length = h * (w - 1) + w * (h - 1)
+    return line_length / crossings if crossings else float("inf")
+
+
 def grain_statistics(labels: np.ndarray, pixel_size_m: float) -> dict:
     """Edge-corrected grain count and mean grain size of one image.
 
     Count: grains fully inside the field count 1, grains cut by the image border count 1/2
-    (the border-half convention); density = count / field area. Mean size lambda: mean
-    equivalent-circle diameter of the grains that do not touch the border (border grains are
-    truncated, so their size is not known); if every grain touches the border, all are used.
+    (the border-half convention); density = count / field area. Mean grain size lambda: the
+    mean linear intercept (`mean_linear_intercept_px`). Also the mean equivalent-circle diameter
+    of the grains that do not touch the border (border grains are truncated, so their size is
+    not known; if every grain touches the border, all are used).
     """
     props = measure.regionprops(labels)
     border = _border_flags(props, labels.shape)
@@ -67,6 +80,8 @@ def grain_statistics(labels: np.ndarray, pixel_size_m: float) -> dict:
     count = n_interior + 0.5 * n_border
     area = labels.size * pixel_size_m ** 2
     inner = diam[~border] if n_interior else diam
+    intercept = mean_linear_intercept_px(labels) * pixel_size_m
     return {"n_grains": count, "n_interior": n_interior, "n_border": n_border,
             "field_area_m2": area, "nucleation_density_per_m2": count / area,
-            "mean_grain_size_m": float(inner.mean()) if inner.size else float("nan")}
+            "mean_grain_size_m": intercept if np.isfinite(intercept) else float("nan"),
+            "mean_equivalent_diameter_m": float(inner.mean()) if inner.size else float("nan")}
