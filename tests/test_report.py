@@ -35,7 +35,9 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     melt.write_text(json.dumps({"material": "Al", "potential": "Al_mm.eam.fs", "melting_point_K": 930.0,
                                 "uncertainty_K": 5.0, "published_K": 926}))
     acc = tmp_path / "acc.json"
-    acc.write_text(json.dumps({"default_noise": {"boundary_f1": 0.93}, "by_noise": []}))
+    rows = [{"noise": n, "boundary_f1": f, "grain_count_error": 0.04, "mean_size_error": 0.01,
+             "mean_diameter_error": 0.05, "facet_growth_error": 0.007, "n_images": 16} for n, f in ((0.02, 0.99), (0.08, 0.93))]
+    acc.write_text(json.dumps({"default_noise": rows[1], "by_noise": rows, "grains_per_image": 50, "image_px": 256}))
     rec = tmp_path / "rec.json"
     rec.write_text(json.dumps({"default_noise": {"growth_rate_error": 0.01}, "by_noise": []}))
     nuc = tmp_path / "nucleation.json"
@@ -52,6 +54,7 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     assert "| Al | Al_mm.eam.fs | 930 |" in text and "+0.4 %" in text and "| 941 ± 4 |" in text
     assert "| Al | 510 | 0.55 | 3/8 | 2.50e+35 | [5.0e+34, 7.0e+35] | 61 |" in text
     assert "| Al | 560 | 0.60 | 0/8 | no event | < 9.0e+34 (one-sided) |" in text
+    assert "| 0.08 (default) | 0.93 | 0.04 | 0.01 | 0.05 | 0.007 |" in text
     assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
     assert "mlp_default" not in metrics["models"]  # only folders that exist are reported
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):
