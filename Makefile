@@ -12,6 +12,7 @@ install: $(STAMP)
 run: $(STAMP)
 	snakemake --cores all
 	snakemake --report results/report/report.html
+	msgnn record results/report/report.html --rule html_report --input results/report/report.md results/report/metrics.json
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,4 +1,5 @@
-"""`msgnn` command line: validate a config, show the provenance of an output."""
+"""`msgnn` command line: validate a config; the provenance of an output (its record, its lineage
+back to the raw inputs), a PROV / RO-Crate export of a run, a record for a file made outside a job."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,33 @@ def _provenance(args) -> int:
     return 1
 
 
+def _lineage(args) -> int:
+    from msgnn.provenance import format_lineage, lineage
+    lin = lineage(args.output, args.results)
+    print(json.dumps(lin, indent=2) if args.json else format_lineage(lin, args.depth))
+    return 1 if (args.strict and lin["problems"]) else 0
+
+
+def _export(args) -> int:
+    from msgnn.provenance import Run, select_jobs, write_prov, write_ro_crate
+    run = Run(args.results)
+    jobs = select_jobs(run, args.target)
+    out = Path(args.out)
+    if args.format in ("ro-crate", "all"):
+        crate = out / "ro-crate" if args.format == "all" else out
+        print(f"RO-Crate: {write_ro_crate(run, crate, jobs, license=args.license)} ({len(jobs)} jobs)")
+    if args.format in ("prov", "all"):
+        for path in write_prov(run, out / "prov" if args.format == "all" else out, jobs):
+            print(f"PROV: {path} ({path.stat().st_size} bytes)")
+    return 0
+
+
+def _record(args) -> int:
+    from msgnn.provenance import record_external
+    print(record_external(args.results, args.output, rule=args.rule, inputs=args.input))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="msgnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -38,6 +66,31 @@ def main(argv=None) -> int:
     p.add_argument("output")
     p.add_argument("--results", default="results")
     p.set_defaults(func=_provenance)
+    p = sub.add_parser("lineage", help="print the lineage of an output back to the raw inputs, "
+                                       "flagging files changed since they were recorded")
+    p.add_argument("output")
+    p.add_argument("--results", default="results")
+    p.add_argument("--json", action="store_true", help="the lineage DAG as JSON (files, jobs, raw inputs, problems)")
+    p.add_argument("--depth", type=int, help="show this many levels of the tree (the summary covers all)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a file is modified, missing or stale")
+    p.set_defaults(func=_lineage)
+    p = sub.add_parser("export-provenance", help="export the run's provenance as an RO-Crate and/or "
+                                                 "a W3C PROV document (PROV-JSON, PROV-N, PROV-O Turtle)")
+    p.add_argument("--format", choices=["ro-crate", "prov", "all"], default="all")
+    p.add_argument("--out", required=True, help="ro-crate: a folder or NAME.zip; prov: a folder or "
+                                                "NAME.json; all: a folder (ro-crate/ and prov/ in it)")
+    p.add_argument("--results", default="results")
+    p.add_argument("--target", help="only the jobs in this output's lineage (default: the whole run)")
+    p.add_argument("--license", help="the RO-Crate's licence (a URL such as https://spdx.org/licenses/CC-BY-4.0, "
+                                     "or text); default: a note that none was declared")
+    p.set_defaults(func=_export)
+    p = sub.add_parser("record", help="write a provenance record for a file made outside a workflow job "
+                                      "(e.g. the HTML report of `snakemake --report`)")
+    p.add_argument("output")
+    p.add_argument("--rule", required=True, help="a name for the step that made it")
+    p.add_argument("--input", nargs="*", default=[], help="the files it was made from")
+    p.add_argument("--results", default="results")
+    p.set_defaults(func=_record)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

