@@ -25,16 +25,18 @@ def real_files(section, key):
     condition ("{material}/{temperature}"), or an empty value when the data are to be simulated."""
 
     def lookup(wildcards):
-        return config[section][key].get(f"{wildcards.material}/{wildcards.temperature}", [])
+        value = config[section][key].get(f"{wildcards.material}/{wildcards.temperature}", [])
+        return value["files"] if isinstance(value, dict) else value   # a series: {"files", "times_s"}
 
     return lookup
 
 
-def real_or_md_input(section, key):
-    """Input function (use with unpack): the real files if config names them, else the MD run."""
+def real_or_md_input(section, *keys):
+    """Input function (use with unpack): the real files if config names any under `keys`, else
+    the MD run."""
 
     def inputs(wildcards):
-        real = real_files(section, key)(wildcards)
+        real = [f for key in keys for f in real_files(section, key)(wildcards)]
         if real:
             return {"real": real}
         return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}

@@ -1,4 +1,4 @@
-# Microscopy: per growth condition, real micrographs (config microscopy.real_images) or synthetic
+# Microscopy: per growth condition, real micrographs (config microscopy.real_images / real_series) or synthetic
 # JMAK micrographs simulated from the MD kinetics -> grain segmentation -> facet graphs and
 # measurements; plus a segmentation-accuracy study on synthetic images with known labels.
 from msgnn.config import condition_seed
@@ -6,7 +6,7 @@ from msgnn.config import condition_seed
 
 rule microscopy_condition:
     input:
-        unpack(real_or_md_input("microscopy", "real_images")),
+        unpack(real_or_md_input("microscopy", "real_images", "real_series")),
     output:
         images=directory("results/microscopy/{material}/T{temperature}/images"),
         facets="results/microscopy/{material}/T{temperature}/facets.pt",
@@ -17,8 +17,9 @@ rule microscopy_condition:
             subcategory="{material}",
         ),
     params:
-        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items() if k != "real_images"},
+        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items() if not k.startswith("real_")},
         real_images=real_files("microscopy", "real_images"),
+        real_series=lambda wc: config["microscopy"]["real_series"].get(f"{wc.material}/{wc.temperature}"),
         nucleation=config["nucleation"],
         melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
         seed=lambda wc: condition_seed(config, "microscopy", wc.material, wc.temperature),

@@ -292,3 +292,31 @@ def test_crystal_masks_need_the_reference_frame():
     bad, _ = crystal_masks(frames[1:], np.ones_like(frames[0]) * frames[0].mean())
     assert (good[0] == truth).mean() > 0.85
     assert (bad[0] == truth).mean() < (good[0] == truth).mean() - 0.1
+
+
+def test_real_in_situ_series_gives_facet_growth_rates(tmp_path):
+    """A real series (reference, frames, final micrograph as calibrated TIFFs with their times)
+    goes through the pipeline: the final frame is segmented and the facet growth rates come out
+    in m/s; frames that do not match, or times that do not increase, are clear errors."""
+    from msgnn.microscopy.pipeline import natural_microstructure
+    from msgnn.microscopy.simulate import render_series, series_times
+    m = natural_microstructure(128, 20, np.random.default_rng(6))
+    times = np.concatenate([[0.0], series_times(4), [50.0]])     # final frame: fully transformed
+    frames = render_series(m, times, np.random.default_rng(7), noise=0.05)
+    px_m, tau_s = 5e-9, 1e-3
+    files = []
+    for k, f in enumerate(frames):
+        files.append(str(tmp_path / f"frame_{k}.tif"))
+        write_micrograph(files[-1], f, px_m)
+    series = {"files": files, "times_s": list(times * tau_s)}
+    res, out = _run(tmp_path / "run", real_series=series)
+    G = px_m / m.pixel_size_m / tau_s                 # ell / tau in m/s
+    assert res["synthetic"] is False and res["n_images"] == 1
+    assert res["facet_growth"]["median_m_per_s"] == pytest.approx(G, rel=0.1)
+    assert res["images"][0]["source_file"]["times_s"][1] == pytest.approx(times[1] * tau_s)
+    write_micrograph(tmp_path / "small.tif", frames[2][:64, :64], px_m)
+    with pytest.raises(InputFileError, match="small.tif.*shape"):
+        _run(tmp_path / "bad", real_series={**series, "files": [files[0], files[1], str(tmp_path / "small.tif"),
+                                                                *files[3:]]})
+    with pytest.raises(InputFileError, match="increase"):
+        _run(tmp_path / "bad2", real_series={**series, "times_s": series["times_s"][::-1]})

@@ -100,6 +100,33 @@ def measure_growth(reference: np.ndarray, frames: np.ndarray, times, labels: np.
     return {**res, "masks": masks, "classification": info}
 
 
+def _origin(path, m) -> dict:
+    return {"file": str(path), "format": m.format, "pixel_size_source": m.pixel_size_source,
+            "original_unit": m.original_unit, "metadata": m.metadata}
+
+
+def read_series(files: list, times_s: list, pixel_size_m: float | None = None):
+    """Read a real in-situ series: frames (n, H, W), pixel size, times and each file's origin.
+    Frame 0 is the reference before nucleation, the last frame the final micrograph; all frames
+    must share a shape and calibration, and the times must increase."""
+    if len(files) < 3 or len(files) != len(times_s):
+        raise InputFileError(files[0] if files else "microscopy.real_series",
+                             f"a series needs >= 3 files (reference, frames, final) and one time per file; "
+                             f"got {len(files)} files and {len(times_s)} times")
+    ms = [read_segmentable(f, pixel_size_m) for f in files]
+    for f, m in zip(files[1:], ms[1:]):
+        if m.data.shape != ms[0].data.shape:
+            raise InputFileError(f, f"frame shape {m.data.shape} differs from the reference's {ms[0].data.shape}")
+        if not math.isclose(m.pixel_size_m, ms[0].pixel_size_m, rel_tol=1e-6):
+            raise InputFileError(f, f"pixel size {m.pixel_size_m:.4g} m differs from the reference's "
+                                    f"{ms[0].pixel_size_m:.4g} m")
+    times = np.asarray(times_s, float)
+    if np.any(np.diff(times) <= 0):
+        raise InputFileError(files[0], f"series times must increase, got {list(times_s)}")
+    origin = {"series": [_origin(f, m) for f, m in zip(files, ms)], "times_s": [float(t) for t in times]}
+    return np.stack([m.data for m in ms]), ms[0].pixel_size_m, times, origin
+
+
 class _AtomicDir:
     """Write files into a temporary sibling folder, renamed onto `path` on success."""
 
@@ -123,20 +150,27 @@ class _AtomicDir:
 def process_condition(*, material: str, temperature_K: int, microscopy: dict, nucleation: dict,
                       melting_point_K: float, seed: int, out_images: str | Path, out_facets: str | Path,
                       out_measurements: str | Path, out_figure: str | Path,
-                      run_json: str | Path | None = None, real_images: list | None = None) -> dict:
+                      run_json: str | Path | None = None, real_images: list | None = None,
+                      real_series: dict | None = None) -> dict:
     """Micrographs of one growth condition -> segmented grains -> facet graphs + measurements.
 
     With `real_images` the files are read (calibration from the file or microscopy.pixel_size_m);
-    otherwise `microscopy.images_per_condition` JMAK micrographs are simulated from the MD
-    kinetics in `run_json` and labelled synthetic (images and ground-truth labels are saved).
+    with `real_series` ({"files": [...], "times_s": [...]}: a reference frame recorded before
+    nucleation, frames while the film transforms, and the final micrograph last) the final frame
+    is segmented too and the facet growth rates come from the series. Otherwise
+    `microscopy.images_per_condition` JMAK micrographs (each with an in-situ series of
+    `microscopy.series_frames` frames) are simulated from the MD kinetics in `run_json` and
+    labelled synthetic (images and ground-truth labels are saved).
     """
     started = time.time()
-    synthetic = not real_images
+    synthetic = not real_images and not real_series
     rng = np.random.default_rng(seed)
     params = SegmentParams()
     out = {"material": material, "temperature_K": int(temperature_K), "synthetic": synthetic,
            "counting": "border grains count 1/2, interior grains 1; density = count / field area",
-           "mean_grain_size_definition": "mean equivalent-circle diameter of grains not touching the border"}
+           "mean_grain_size_definition": "mean linear intercept (ASTM E112) over every pixel row and column; "
+                                         "mean_equivalent_diameter_m: mean equivalent-circle diameter of the "
+                                         "grains not touching the border"}
     items = []   # (name, image, pixel size, true labels or None)
     if synthetic:
         if run_json is None:
@@ -158,11 +192,13 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
             items.append((f"image_{i:02d}", frames[-1], px, m.labels, None, series))
     else:
         out["source"] = "real micrographs"
-        for i, f in enumerate(real_images):
+        for i, f in enumerate(real_images or []):
             m = read_segmentable(f, microscopy.get("pixel_size_m"))
-            origin = {"file": str(f), "format": m.format, "pixel_size_source": m.pixel_size_source,
-                      "original_unit": m.original_unit, "metadata": m.metadata}
-            items.append((f"image_{i:02d}", m.data, m.pixel_size_m, None, origin, None))
+            items.append((f"image_{i:02d}", m.data, m.pixel_size_m, None, _origin(f, m), None))
+        if real_series:
+            frames, px, times_s, origin = read_series(real_series["files"], real_series["times_s"],
+                                                      microscopy.get("pixel_size_m"))
+            items.append(("series_final", frames[-1], px, None, origin, (frames[:-1], times_s[:-1])))
 
     graphs, per_image, first, rates = [], [], None, []
     with _AtomicDir(out_images) as tmpdir:
