@@ -240,11 +240,13 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
 
     pxs = [r["pixel_size_m"] for r in per_image]
     sizes = [r["mean_grain_size_m"] for r in per_image if math.isfinite(r["mean_grain_size_m"])]
+    diams = [r["mean_equivalent_diameter_m"] for r in per_image if math.isfinite(r["mean_equivalent_diameter_m"])]
     total_area = sum(r["field_area_m2"] for r in per_image)
     out.update(pixel_size_m=float(np.mean(pxs)), n_images=len(per_image),
                n_grains=float(sum(r["n_grains"] for r in per_image)),
                nucleation_density_per_m2=sum(r["n_grains"] for r in per_image) / total_area,
                mean_grain_size_m=float(np.mean(sizes)) if sizes else None,
+               mean_equivalent_diameter_m=float(np.mean(diams)) if diams else None,
                facet_growth=_growth_summary(rates, out.get("growth_speed_m_per_s")),
                images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)},
                wall_time_s=time.time() - started)
