@@ -1,19 +1,71 @@
 # Tuning: Optuna GPSampler (log EI) per outer split, objective = inner-GroupKFold validation RMSE
-# inside that split's training conditions. The study storage (tune.storage, SQLite by default) is
-# deliberately not an output: Snakemake would delete it before a rerun, and a rerun must resume.
+# inside that split's training conditions. The study storage (tune.storage: SQLite by default, a
+# database URL or a journal file) is deliberately not an output: Snakemake would delete it before
+# a rerun, and a rerun must resume.
+#
+# tune.workers = 1 (default): the tune / tune_baseline job runs every trial itself.
+# tune.workers = N > 1: N tune_worker jobs per model (on SLURM, N jobs) share each study through
+# the storage, with heartbeats, so a killed worker's trial is run again by another; then the tune /
+# tune_baseline job collects the studies (and runs whatever trials are still missing).
+# docs/tuning.md: storages, heartbeats, running on SLURM.
+
+# keys that change how trials are scheduled, not what they compute: left out of the rules' params,
+# so that changing them reruns nothing; the scripts read them from the config
+TUNE_SCHEDULING_KEYS = ("workers", "heartbeat_interval_s", "grace_period_s", "max_retry", "journal_lock")
+
+
+def tune_settings():
+    return {k: v for k, v in config["tune"].items() if k not in TUNE_SCHEDULING_KEYS}
+
+
+def tune_worker_files(model):
+    """Input function: the worker summaries the collecting job waits for (none for one worker)."""
+    n = config["tune"]["workers"]
+    return [f"results/tune/workers/{model}/w{w}.json" for w in range(n)] if n > 1 else []
+
+
+rule tune_worker:
+    input:
+        samples="results/dataset/samples.pt",
+        splits="results/dataset/splits.json",
+    output:
+        summary="results/tune/workers/{model}/w{worker}.json",
+    wildcard_constraints:
+        model="msgnn|mlp|svr",
+        worker=r"\d+",
+    params:
+        model=lambda wc: wc.model,
+        worker=lambda wc: int(wc.worker),
+        train=config["train"],
+        tune=tune_settings(),
+        seed=config["seed"],
+        lock_dir="results/tune/workers/locks",
+    log:
+        "results/logs/tune/workers/{model}/w{worker}.log",
+    benchmark:
+        "results/benchmarks/tune/workers/{model}/w{worker}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/tune_worker.py"
 
 
 rule tune:
     input:
         samples="results/dataset/samples.pt",
         splits="results/dataset/splits.json",
+        workers=tune_worker_files("msgnn"),
     output:
         best_params="results/tune/best_params.json",
         history="results/tune/history.csv",
     params:
         model="msgnn",
         train=config["train"],
-        tune=config["tune"],
+        tune=tune_settings(),
         seed=config["seed"],
     log:
         "results/logs/tune/msgnn.log",
@@ -33,6 +85,7 @@ rule tune_baseline:
     input:
         samples="results/dataset/samples.pt",
         splits="results/dataset/splits.json",
+        workers=lambda wc: tune_worker_files(wc.base),
     output:
         best_params="results/tune/{base}/best_params.json",
         history="results/tune/{base}/history.csv",
@@ -41,7 +94,7 @@ rule tune_baseline:
     params:
         model=lambda wc: wc.base,
         train=config["train"],
-        tune=config["tune"],
+        tune=tune_settings(),
         seed=config["seed"],
     log:
         "results/logs/tune/{base}.log",

@@ -1,4 +1,5 @@
-"""Tuning: GPSampler, SQLite persistence and resume, tuning sees training conditions only."""
+"""Tuning: GPSampler, SQLite persistence and resume, tuning sees training conditions only, the
+worker jobs of tune.workers > 1 and the collecting tune job."""
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 from msgnn.dataset import build_dataset, load_samples
 from msgnn.model.toy import toy_inputs
 from msgnn.train import run_training
-from msgnn.tune import inner_cv_rmse, run_tuning, search_space, storage_for, tune_split
+from msgnn.tune import inner_cv_rmse, run_tuning, run_worker, search_space, storage_for, tune_split
 
 BASE = dict(epochs=2, hidden=8, layers_per_scale=1, attention_dim=4, lr=0.01, batch_size=8,
             weight_decay=1e-6, lr_decay=0.97, folds=3, device="cpu")
@@ -116,3 +117,26 @@ def test_changed_data_starts_a_fresh_study_same_data_resumes(dataset, tmp_path):
     assert len(names) == 6 and all(n.endswith(first["objective_fingerprint"]) or n.endswith(other["objective_fingerprint"])
                                    for n in names)
     assert all(v["n_complete"] == 2 for v in other["splits"].values())
+
+
+def test_workers_fill_the_studies_and_the_tune_rule_collects_them(dataset, tmp_path):
+    """The workflow path with tune.workers = 2 (run here one after the other; the concurrent case
+    is in test_tune_distributed.py): worker 0 fills every study, worker 1 finds nothing left to
+    run, and the collecting tune job writes the outputs without running a trial."""
+    tune_cfg = dict(n_trials=3, epochs=1, storage=f"journal:///{tmp_path}/study.log", study_name="m",
+                    inner_folds=2, n_startup_trials=2, outer_splits=["group_kfold"],
+                    heartbeat_interval_s=5, grace_period_s=15)
+    kw = dict(model="svr", train_cfg=BASE, tune_cfg=tune_cfg, seed=1, lock_dir=tmp_path / "locks")
+    w0 = run_worker(dataset / "samples.pt", dataset / "splits.json", tmp_path / "w0.json", worker=0, **kw)
+    w1 = run_worker(dataset / "samples.pt", dataset / "splits.json", tmp_path / "w1.json", worker=1, **kw)
+    assert json.loads((tmp_path / "w0.json").read_text()) == json.loads(json.dumps(w0))
+    for key in ("group_kfold/fold0", "group_kfold/fold1", "group_kfold/fold2"):
+        assert [t["number"] for t in w0["splits"][key]["trials_run_here"]] == [0, 1, 2]
+        assert w1["splits"][key]["trials_run_here"] == [] and w1["splits"][key]["study_complete"] == 3
+    kw.pop("lock_dir")
+    best = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / "bp.json", tmp_path / "h.csv",
+                      workers=2, **kw)
+    h = pd.read_csv(tmp_path / "h.csv")
+    assert len(h) == 9 and set(h["worker"]) == {0} and h["retried_from"].isna().all()
+    assert best["workers"] == 2 and all(v["n_complete"] == 3 and v["n_failed"] == 0 for v in best["splits"].values())
+    assert not list((tmp_path / "locks").glob("*.lock"))                 # every reservation was released

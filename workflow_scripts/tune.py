@@ -3,11 +3,12 @@ from msgnn.workflow import run_script
 
 
 def main(sm):
-    tune_cfg = dict(sm.params.tune)
+    # params.tune leaves out the scheduling keys (rules/tune.smk): they come from the config
+    tune_cfg = {**sm.config["tune"], **dict(sm.params.tune)}
     tune_cfg["storage"] = storage_for(tune_cfg["storage"], sm.params.model)
     run_tuning(sm.input.samples, sm.input.splits, sm.output.best_params, sm.output.history,
                model=sm.params.model, train_cfg=dict(sm.params.train), tune_cfg=tune_cfg,
-               seed=int(sm.params.seed), threads=sm.threads)
+               seed=int(sm.params.seed), threads=sm.threads, workers=int(tune_cfg.get("workers", 1)))
 
 
 run_script(snakemake, main)  # noqa: F821
