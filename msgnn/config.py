@@ -52,6 +52,10 @@ def validate(config: dict, source: str = "config") -> dict:
         temps = mat["temperatures_K"]
         if len(set(temps)) != len(temps):
             raise ConfigError(f"{source}: invalid value at 'materials.{name}.temperatures_K': duplicate temperatures")
+    tune = cfg["tune"]
+    if tune["grace_period_s"] <= tune["heartbeat_interval_s"]:
+        raise ConfigError(f"{source}: invalid value at 'tune.grace_period_s': {tune['grace_period_s']} must exceed "
+                          f"tune.heartbeat_interval_s ({tune['heartbeat_interval_s']}), or live trials are failed")
     return cfg
 
 

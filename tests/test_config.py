@@ -34,6 +34,8 @@ def test_defaults_are_filled_for_missing_sections():
     (lambda c: c["train"].update(lr="fast"), "train.lr"),
     (lambda c: c.update(unknown_section={}), "(top level)"),
     (lambda c: c["materials"]["Si"].update(lattice="hcpx"), "materials.Si.lattice"),
+    (lambda c: c["tune"].update(grace_period_s=30, heartbeat_interval_s=60), "tune.grace_period_s"),
+    (lambda c: c["materials"]["Al"].update(temperatures_K=[800, 800]), "materials.Al.temperatures_K"),
 ])
 def test_invalid_config_names_the_key(mutate, key):
     cfg = copy.deepcopy(default())
