@@ -40,7 +40,7 @@ from sklearn.model_selection import GroupKFold
 from torch_geometric.data import HeteroData
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, read_json_object
+from msgnn.io import atomic_path, read_json_object, save_torch
 
 log = logging.getLogger(__name__)
 
@@ -355,8 +355,7 @@ def build_dataset(inputs: list[ConditionInputs], samples_path, targets_path, spl
     splits["synthetic"] = bool(targets["synthetic"].any())
     splits["cond_features"] = COND_FEATURES
     splits["targets"] = TARGETS
-    with atomic_path(samples_path) as tmp:
-        torch.save(samples, tmp)
+    save_torch(samples, samples_path)
     with atomic_path(targets_path) as tmp:
         targets.to_csv(tmp, index=False)
     write_json(splits_path, splits)

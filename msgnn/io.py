@@ -29,6 +29,16 @@ def atomic_path(path: str | Path):
             os.unlink(tmp)
 
 
+def save_torch(obj, path: str | Path) -> None:
+    """torch.save atomically. Through an open file, so the archive's inner folder is the fixed
+    name "archive" rather than the temporary file's random name: the same object always gives the
+    same bytes (reproducible checksums; DVC and Snakemake compare them)."""
+    import torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+
+
 def _default(o):
     if isinstance(o, np.generic):
         return o.item()

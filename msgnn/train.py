@@ -266,13 +266,14 @@ def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed
            "evaluation": "GroupKFold by condition; sample predictions averaged per condition; "
                          "RMSE over test conditions per fold, mean and 95% t-interval over folds",
            **metrics, "seed": int(seed), "device": str(device),
-           "wall_time_s": time.time() - t0, "n_samples": len(samples),
+           "n_samples": len(samples),
            "n_conditions": len({s.condition for s in samples}),
            "synthetic": bool(any(getattr(s, "synthetic", True) for s in samples))}
     if not params_for_split:
         out["params"] = params
     preds = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     preds["synthetic"] = out["synthetic"]
+    log.info("%s: cross-validation done in %.1f s", model_name, time.time() - t0)
     return out, preds
 
 

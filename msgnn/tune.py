@@ -419,9 +419,8 @@ def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
         if t.state != optuna.trial.TrialState.COMPLETE:
             continue
         best = min(best, t.value)
-        dur = (t.datetime_complete - t.datetime_start).total_seconds() if t.datetime_complete else None
         rows.append({"split": kind, "fold": name, "trial": t.number, "value": t.value,
-                     "best_so_far": best, "duration_s": dur,
+                     "best_so_far": best,
                      "worker": t.user_attrs.get("worker"), "retried_from": retried_from(t),
                      "params": json.dumps(t.params, sort_keys=True),
                      **{f"param_{k}": v for k, v in t.params.items()}})
@@ -524,8 +523,8 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
         best_key = min(out["splits"], key=lambda k: out["splits"][k]["value"])
         out["params"] = out["splits"][best_key]["params"]
         out["params_from_split"] = best_key
-    out["wall_time_s"] = time.time() - t0
     write_json(best_params_path, out)
+    log.info("%s: tuning done in %.0f s", model, time.time() - t0)
     hist = pd.concat(hists, ignore_index=True) if hists else pd.DataFrame()
     with atomic_path(history_path) as tmp:
         hist.to_csv(tmp, index=False)

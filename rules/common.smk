@@ -36,7 +36,8 @@ def real_or_md_input(section, *keys):
     the MD run."""
 
     def inputs(wildcards):
-        real = [f for key in keys for f in real_files(section, key)(wildcards)]
+        found = [real_files(section, key)(wildcards) for key in keys]   # a path or a list of paths each
+        real = found[0] if len(keys) == 1 else [f for v in found for f in ([v] if isinstance(v, str) else v)]
         if real:
             return {"real": real}
         return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
@@ -73,3 +74,18 @@ def md_replica_runs(material, orientation, temperature):
 def md_checkpoint_dir(wildcards, output):
     """Restart files of a running slab replica: beside its outputs, removed when it finishes."""
     return str(Path(output.run).parent / "checkpoint")
+
+
+# keys that change how trials are scheduled, not what they compute: left out of the rules' params,
+# so that changing them reruns nothing; the scripts read them from the config
+TUNE_SCHEDULING_KEYS = ("workers", "heartbeat_interval_s", "grace_period_s", "max_retry", "journal_lock")
+
+
+def tune_settings():
+    return {k: v for k, v in config["tune"].items() if k not in TUNE_SCHEDULING_KEYS}
+
+
+def tune_worker_files(model):
+    """Input function: the worker summaries the collecting job waits for (none for one worker)."""
+    n = config["tune"]["workers"]
+    return [f"results/tune/workers/{model}/w{w}.json" for w in range(n)] if n > 1 else []

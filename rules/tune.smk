@@ -9,21 +9,6 @@
 # tune_baseline job collects the studies (and runs whatever trials are still missing).
 # docs/tuning.md: storages, heartbeats, running on SLURM.
 
-# keys that change how trials are scheduled, not what they compute: left out of the rules' params,
-# so that changing them reruns nothing; the scripts read them from the config
-TUNE_SCHEDULING_KEYS = ("workers", "heartbeat_interval_s", "grace_period_s", "max_retry", "journal_lock")
-
-
-def tune_settings():
-    return {k: v for k, v in config["tune"].items() if k not in TUNE_SCHEDULING_KEYS}
-
-
-def tune_worker_files(model):
-    """Input function: the worker summaries the collecting job waits for (none for one worker)."""
-    n = config["tune"]["workers"]
-    return [f"results/tune/workers/{model}/w{w}.json" for w in range(n)] if n > 1 else []
-
-
 rule tune_worker:
     input:
         samples="results/dataset/samples.pt",

@@ -1,9 +1,7 @@
 """End to end: the smoke config through the whole Snakemake DAG, then lint and the HTML report."""
 import json
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,16 +27,11 @@ def test_invalid_config_stops_with_one_message(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
-def test_smoke_workflow_end_to_end(tmp_path):
-    shutil.copy(ROOT / "tests/smoke_config.yaml", tmp_path / "config.yaml")
-    t0 = time.time()
-    res = subprocess.run([*SNAKEMAKE, "--cores", "2", "--directory", str(tmp_path),
-                          "--configfile", "config.yaml"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    wall = time.time() - t0
-    assert res.returncode == 0, res.stderr[-6000:]
-    print(f"smoke workflow wall time: {wall:.0f} s")
+@pytest.mark.timeout(1500)
+def test_smoke_workflow_end_to_end(smoke_run):
+    """The smoke run itself is the session fixture `smoke_run` (tests/conftest.py), shared with
+    tests/test_reproducibility.py."""
+    tmp_path, wall = smoke_run.path, smoke_run.wall_s
     assert wall < 300, f"smoke workflow took {wall:.0f} s (budget 5 min)"
 
     metrics = json.loads((tmp_path / "results/report/metrics.json").read_text())

@@ -186,9 +186,8 @@ def build_atomic_graphs(snapshots_path: str | Path, *, interface_width_A: float,
 
 def write_atomic_graphs(snapshots_path, out_path, *, interface_width_A: float, cluster_size_A: float,
                         lattice: str | None = None) -> list[dict]:
-    from msgnn.io import atomic_path
+    from msgnn.io import save_torch
     graphs = build_atomic_graphs(snapshots_path, interface_width_A=interface_width_A,
                                  cluster_size_A=cluster_size_A, lattice=lattice)
-    with atomic_path(out_path) as tmp:
-        torch.save(graphs, tmp)
+    save_torch(graphs, out_path)
     return graphs

@@ -81,7 +81,7 @@ def combine_replicas(runs: list[dict], paths=None) -> dict:
         return float(np.mean(x)) if x else None
 
     for k in ("latent_heat_eV_per_atom", "lattice_constant_A", "atomic_volume_m3", "interface_temperature_K",
-              "interface_heating_K", "bulk_temperature_K", "wall_time_s"):
+              "interface_heating_K", "bulk_temperature_K"):
         if k in first:
             out[k] = mean_of(k)
     sides = [r.get("interface_velocities") for r in runs]

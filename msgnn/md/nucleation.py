@@ -320,8 +320,7 @@ def analyse_temperature(replicas: list[dict], tm_ref: float, settings: dict, see
             "mean_temperature_K": float(np.mean([r["mean_temperature_K"] for r in replicas])),
             "seeds": [r["seed"] for r in replicas],
             "trajectories": [{"time_ps": (np.asarray(r["time_s"]) * 1e12).round(4).tolist(), "n_max": r["n_max"]}
-                             for r in replicas],
-            "wall_time_s": float(np.sum([r["wall_time_s"] for r in replicas]))}
+                             for r in replicas]}
 
 
 METHOD = ("Homogeneous nucleation from independent replicas: cubic periodic box melted (NPT, P = 0) at "
@@ -386,7 +385,8 @@ def nucleation_study(material_name: str, material: dict, temperatures_K, setting
                  f"{res['J_per_m3_s']:.3g} m^-3 s^-1 (95 % {res['J_ci95'][0]:.2g}-{res['J_ci95'][1]:.2g})"
                  if res["J_per_m3_s"] else f"< {res['J_upper95']:.3g} m^-3 s^-1 (95 %)",
                  f"{res['critical_cluster_size']:.0f}" if res["critical_cluster_size"] else "n/a")
-    out.update(input_script=script, lammps_version=version, wall_time_s=time.time() - started)
+    out.update(input_script=script, lammps_version=version)
+    log.info("%s: nucleation study done in %.0f s", material_name, time.time() - started)
     return out
 
 

