@@ -63,6 +63,7 @@ rule md_all:
 rule microscopy_all:
     input:
         expand_conditions("results/microscopy/{material}/T{temperature}/measurements.json", GROWTH),
+        expand_conditions("results/microscopy/{material}/T{temperature}/hrtem/measurements.json", GROWTH),
         "results/microscopy/segmentation_accuracy.json",
 
 

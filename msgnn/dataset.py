@@ -64,6 +64,7 @@ class ConditionInputs:
     measurements: str | Path
     reactor: str | Path
     md_run: str | Path
+    hrtem_clusters: str | Path | None = None
 
     @property
     def name(self) -> str:
@@ -134,6 +135,28 @@ def read_atomic_graphs(path) -> list[dict]:
     return out
 
 
+def add_hrtem_cluster_features(atomic: list[dict], path) -> list[dict]:
+    """Append the HRTEM lattice-fringe features of each nanoscale cluster (rule microscopy_hrtem,
+    ``cluster_crystallinity.pt``: one (n_clusters, F) tensor per snapshot, rows in the graph's
+    cluster order) to the clusters' features."""
+    d = _load_pt(path)[0]    # one dict for the whole condition
+    feats = d.get("cluster_x") if isinstance(d, dict) else None
+    if not isinstance(feats, list) or len(feats) != len(atomic):
+        n = len(feats) if isinstance(feats, list) else "no"
+        raise InputFileError(path, f"'cluster_x' must hold one tensor per snapshot ({len(atomic)} atomic graphs), "
+                                   f"got {n} (set microscopy.hrtem.all_frames: true)")
+    out = []
+    for i, (g, f) in enumerate(zip(atomic, feats)):
+        f = torch.as_tensor(f, dtype=torch.float32)
+        if f.ndim != 2 or f.shape[0] != g["cluster_x"].shape[0] or not torch.isfinite(f).all():
+            raise InputFileError(path, f"entry {i}: expected finite ({g['cluster_x'].shape[0]}, F) cluster features "
+                                       f"(the atomic graph's clusters), got shape {tuple(f.shape)}")
+        names = dict(g.get("feature_names", {}))
+        names["cluster_x"] = list(names.get("cluster_x", [])) + list(d.get("feature_names", []))
+        out.append({**g, "cluster_x": torch.cat([g["cluster_x"], f], 1), "feature_names": names})
+    return out
+
+
 def read_facet_graphs(path) -> list[dict]:
     """Read and check ``results/microscopy/{material}/T{temperature}/facets.pt`` (CONTRACTS.md)."""
     out = []
@@ -171,6 +194,8 @@ def _positive(path, data, key, *, floor_key=None):
 def read_condition(ci: ConditionInputs) -> dict:
     """Everything one condition contributes: graphs, conditions vector, targets and flags."""
     atomic = read_atomic_graphs(ci.atomic_graphs)
+    if ci.hrtem_clusters is not None:
+        atomic = add_hrtem_cluster_features(atomic, ci.hrtem_clusters)
     facets = read_facet_graphs(ci.facets)
     meas = read_json_object(ci.measurements)
     reac = read_json_object(ci.reactor)

@@ -1,4 +1,5 @@
-# Dataset: join MD snapshots (atomic + cluster graphs), micrograph facet graphs, micrograph
+# Dataset: join MD snapshots (atomic + cluster graphs, clusters with their HRTEM lattice-fringe
+# crystallinity), micrograph facet graphs, micrograph
 # measurements, reactor kinetics and MD velocities per growth condition into HeteroData samples;
 # grouped splits (GroupKFold by condition, leave-one-material-out).
 
@@ -12,6 +13,9 @@ rule dataset:
         ),
         reactor=expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
         md_run=expand_conditions("results/md/{material}/T{temperature}/run.json", GROWTH),
+        hrtem=expand_conditions(
+            "results/microscopy/{material}/T{temperature}/hrtem/cluster_crystallinity.pt", GROWTH
+        ),
     output:
         samples="results/dataset/samples.pt",
         targets="results/dataset/targets.csv",

@@ -65,3 +65,41 @@ rule microscopy_accuracy:
         "../envs/microscopy.yaml"
     script:
         "../workflow_scripts/microscopy_accuracy.py"
+
+
+rule microscopy_hrtem:
+    # atomic-resolution HRTEM (multislice) and HAADF-STEM (PRISM) images of the MD snapshots with
+    # abTEM, lattice-fringe segmentation into crystalline / disordered domains scored against the
+    # MD solid labels, and the per-cluster crystallinity of the nanoscale (rho = 10) clusters
+    input:
+        # replica 0 at the primary orientation, as rule atomic_graphs
+        snapshots=f"results/md/{{material}}/{config['md']['orientation']}/T{{temperature}}/r0/snapshots.npz",
+    output:
+        hrtem="results/microscopy/{material}/T{temperature}/hrtem/hrtem.tif",
+        haadf="results/microscopy/{material}/T{temperature}/hrtem/haadf.tif",
+        mask="results/microscopy/{material}/T{temperature}/hrtem/hrtem_crystalline.tif",
+        measurements="results/microscopy/{material}/T{temperature}/hrtem/measurements.json",
+        clusters="results/microscopy/{material}/T{temperature}/hrtem/cluster_crystallinity.pt",
+        figure=report(
+            "results/microscopy/{material}/T{temperature}/hrtem/hrtem.png",
+            category="Microscopy",
+            subcategory="{material}",
+        ),
+        timing="results/benchmarks/microscopy/hrtem/{material}_T{temperature}_images.json",
+    params:
+        settings=config["microscopy"]["hrtem"],
+        interface_width_A=config["graphs"]["interface_width_A"],
+        cluster_size_A=config["graphs"]["cluster_size_A"],
+        seed=lambda wc: condition_seed(config, "microscopy_hrtem", wc.material, wc.temperature),
+    log:
+        "results/logs/microscopy/hrtem/{material}_T{temperature}.log",
+    benchmark:
+        "results/benchmarks/microscopy/hrtem/{material}_T{temperature}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2500,
+        runtime=20,
+    conda:
+        "../envs/microscopy.yaml"
+    script:
+        "../workflow_scripts/microscopy_hrtem.py"

@@ -227,3 +227,23 @@ def test_standardisation_keeps_tiny_si_features():
     assert x.std(unbiased=False).item() == pytest.approx(1.0, rel=1e-3)
     e = torch.cat([st_.transform(d)["atom", "bond", "atom"].edge_attr for d in out])
     assert torch.equal(e, torch.zeros_like(e))
+
+
+def test_hrtem_cluster_features_are_appended_and_checked(tmp_path):
+    """The HRTEM crystallinity of each nanoscale cluster joins the cluster features; a file with
+    the wrong number of snapshots or clusters is an error naming it."""
+    import torch
+    from msgnn.dataset import add_hrtem_cluster_features
+    from msgnn.errors import InputFileError
+    g = {"cluster_x": torch.zeros(5, 3), "feature_names": {"cluster_x": ["a", "b", "c"]}}
+    f = torch.arange(10, dtype=torch.float32).reshape(5, 2)
+    torch.save({"cluster_x": [f], "feature_names": ["hrtem_crystallinity", "hrtem_fringe_strength"]},
+               tmp_path / "ok.pt")
+    (out,) = add_hrtem_cluster_features([g], tmp_path / "ok.pt")
+    assert out["cluster_x"].shape == (5, 5) and torch.equal(out["cluster_x"][:, 3:], f)
+    assert out["feature_names"]["cluster_x"][-1] == "hrtem_fringe_strength"
+    torch.save({"cluster_x": [f[:4]]}, tmp_path / "rows.pt")
+    with pytest.raises(InputFileError, match="rows.pt.*shape"):
+        add_hrtem_cluster_features([g], tmp_path / "rows.pt")
+    with pytest.raises(InputFileError, match="ok.pt.*one tensor per snapshot"):
+        add_hrtem_cluster_features([g, g], tmp_path / "ok.pt")
