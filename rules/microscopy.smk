@@ -17,7 +17,10 @@ rule microscopy_condition:
             subcategory="{material}",
         ),
     params:
-        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items() if not k.startswith("real_")},
+        # the JMAK/segmentation settings only (real files are inputs; hrtem and the accuracy study
+        # have their own rules), so that changing another rule's settings reruns nothing here
+        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items()
+                               if not k.startswith(("real_", "accuracy_")) and k != "hrtem"},
         real_images=real_files("microscopy", "real_images"),
         real_series=lambda wc: config["microscopy"]["real_series"].get(f"{wc.material}/{wc.temperature}"),
         nucleation=config["nucleation"],
