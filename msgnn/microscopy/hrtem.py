@@ -386,18 +386,25 @@ def simulate_hrtem(fr: Frame, settings: MicrographSettings | None = None, seed: 
     sampling = tuple(float(v) for v in clean.sampling)
     meta = {
         "synthetic": True, "modality": "HRTEM", "algorithm": "multislice (plane wave)", **_versions(),
-        "energy_keV": s.energy_keV, "parametrization": s.parametrization, "projection": "infinite",
-        "thickness_A": float(atoms.cell[2, 2]), "repeats_along_beam": int(round(atoms.cell[2, 2] / fr.cell_A[0])),
-        "beam_direction": "MD x", "image_axes": ["MD y (rows)", "MD z (columns)"],
-        "n_atoms": len(atoms), "element": fr.element, "frozen_phonons": "the MD snapshot (1 configuration)",
-        "potential_gpts": list(pot.gpts), "potential_sampling_A": [float(v) for v in pot.sampling],
-        "num_slices": int(pot.num_slices), "slice_thickness_A": o.slice_thickness_A,
+        **_specimen_meta(s, o, atoms, fr, pot),
         "Cs_A": float(ctf.Cs), "defocus_A": float(ctf.defocus), "objective_aperture_mrad": o.objective_aperture_mrad,
         "focal_spread_A": o.focal_spread_A, "dose_e_per_A2": o.dose_e_per_A2, "noise_seed": int(seed),
         "pixel_size_yz_A": list(sampling), "image_shape": list(img.shape), "intensity_unit": "vacuum = 1",
         "seconds": seconds,
     }
     return SimulatedImage(img, float(np.mean(sampling)) * 1e-10, meta)
+
+
+def _specimen_meta(s, o, atoms, fr, pot) -> dict:
+    """The metadata both modalities share: beam, specimen and potential."""
+    return {
+        "energy_keV": s.energy_keV, "parametrization": s.parametrization, "projection": "infinite",
+        "thickness_A": float(atoms.cell[2, 2]), "repeats_along_beam": int(round(atoms.cell[2, 2] / fr.cell_A[0])),
+        "beam_direction": "MD x", "image_axes": ["MD y (rows)", "MD z (columns)"],
+        "n_atoms": len(atoms), "element": fr.element, "frozen_phonons": "the MD snapshot (1 configuration)",
+        "potential_gpts": list(pot.gpts), "potential_sampling_A": [float(v) for v in pot.sampling],
+        "num_slices": int(pot.num_slices), "slice_thickness_A": o.slice_thickness_A,
+    }
 
 
 def prism_interpolation(extent_A, window_A: float) -> tuple[int, int]:
@@ -435,12 +442,7 @@ def simulate_haadf(fr: Frame, settings: MicrographSettings | None = None, seed: 
     sampling = tuple(float(v) for v in clean.sampling)
     meta = {
         "synthetic": True, "modality": "HAADF-STEM", "algorithm": "PRISM (abtem.SMatrix)", **_versions(),
-        "energy_keV": s.energy_keV, "parametrization": s.parametrization, "projection": "infinite",
-        "thickness_A": float(atoms.cell[2, 2]), "repeats_along_beam": int(round(atoms.cell[2, 2] / fr.cell_A[0])),
-        "beam_direction": "MD x", "image_axes": ["MD y (rows)", "MD z (columns)"],
-        "n_atoms": len(atoms), "element": fr.element, "frozen_phonons": "the MD snapshot (1 configuration)",
-        "potential_gpts": list(pot.gpts), "potential_sampling_A": [float(v) for v in pot.sampling],
-        "num_slices": int(pot.num_slices), "slice_thickness_A": o.slice_thickness_A,
+        **_specimen_meta(s, o, atoms, fr, pot),
         "prism_interpolation": list(interp), "prism_plane_waves": int(len(smatrix)),
         "probe_semiangle_mrad": o.probe_semiangle_mrad, "probe_Cs_A": o.probe_Cs_um * 1e4,
         "probe_defocus_A": o.probe_defocus_A, "detector_mrad": [o.detector_inner_mrad, o.detector_outer_mrad],
