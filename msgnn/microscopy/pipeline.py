@@ -320,7 +320,7 @@ def accuracy_study(*, noise_levels: list[float], default_noise: float, image_px:
                         "+ Sato ridge boundary map + h-minima markers + watershed + RAG merging (contrast and "
                         "noise-significance tests) + small-region merging; mean size = mean linear intercept (ASTM E112); "
                         "facet growth: in-situ series flat-fielded by the pre-nucleation frame, crystal = darker than "
-                        "the matrix, median normal advance of each facet's free front between frames"}
+                        "the matrix, interquartile-mean normal advance of each facet's free front between frames"}
     write_json(out_json, result)
     log.info("segmentation accuracy study: %d noise levels x %d images in %.1f s", len(levels), n_images,
              time.time() - started)
