@@ -11,7 +11,7 @@ from msgnn.errors import InputFileError
 from msgnn.io import write_json
 from msgnn.microscopy.accuracy import boundary_f1
 from msgnn.microscopy.facets import facet_graph, grain_statistics
-from msgnn.microscopy.io import read_micrograph, write_micrograph
+from msgnn.microscopy.io import read_segmentable, write_micrograph
 from msgnn.microscopy.pipeline import (_nondim_pixel, accuracy_study, kinetics_from_run,
                                        process_condition, synthetic_image)
 from msgnn.microscopy.segment import segment_grains
@@ -59,8 +59,8 @@ def test_segmentation_meets_accuracy_targets_at_default_noise():
     image, see msgnn.microscopy.simulate): boundary F1 >= 0.9 and mean-size (mean linear
     intercept) error <= 5 % (mean over images of |pred/true - 1|, every true grain counted).
     The grain-count error is +-2-3 grains (4-8 %) per image, so its mean depends on the image
-    set: 3.8 % in the workflow's 16-image study, 7.5 % on these 10 images; it is held to 8 %
-    here and the README states the 5 % target as marginal."""
+    set: 6.4 % in the workflow's 16-image study, 3.8 % on another 16 (seed 11), 7.5 % on these 10
+    images; it is held to 8 % here, and the README says the 5 % target is not met reliably."""
     f1, cnt, size = [], [], []
     for i in range(10):    # one grain is 2 % of an image: fewer images scatter the mean by ~1.5 %
         m, img = synthetic_image(256, 50, 0.08, 1.0, np.random.default_rng([11, i]))
@@ -120,7 +120,8 @@ def test_physical_units_scale_with_pixel_size():
 def test_tiff_roundtrip_keeps_calibration(tmp_path):
     img = np.random.default_rng(0).random((32, 40)).astype(np.float32)
     write_micrograph(tmp_path / "a.tif", img, 2.5e-9)
-    data, px = read_micrograph(tmp_path / "a.tif")
+    m = read_segmentable(tmp_path / "a.tif")
+    data, px = m.data, m.pixel_size_m
     assert px == pytest.approx(2.5e-9, rel=1e-6)
     assert np.allclose(data, img)
 
@@ -144,7 +145,7 @@ def test_bad_micrographs_raise_input_file_error(tmp_path, kind):
     elif kind == "constant":
         write_micrograph(path, np.ones((32, 32), np.float32), 1e-9)
     with pytest.raises(InputFileError) as err:
-        read_micrograph(path)
+        read_segmentable(path)
     assert str(path) in str(err.value)
     if kind == "nan":
         assert "rows 5-6" in str(err.value)
@@ -155,8 +156,8 @@ def test_png_needs_config_calibration(tmp_path):
     path = tmp_path / "a.png"
     skio.imsave(path, (np.random.default_rng(0).random((32, 32)) * 255).astype(np.uint8))
     with pytest.raises(InputFileError, match="calibration"):
-        read_micrograph(path)
-    assert read_micrograph(path, pixel_size_m=1e-9)[1] == 1e-9
+        read_segmentable(path)
+    assert read_segmentable(path, pixel_size_m=1e-9).pixel_size_m == 1e-9
 
 
 def test_bad_run_json(tmp_path):

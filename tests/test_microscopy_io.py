@@ -9,7 +9,7 @@ import pytest
 
 import microscopy_files as mf
 from msgnn.errors import InputFileError
-from msgnn.microscopy.io import Micrograph, read_image, read_micrograph, unit_to_metres
+from msgnn.microscopy.io import Micrograph, read_image, read_segmentable, unit_to_metres
 
 IMG = np.random.default_rng(0).random((24, 40)).astype(np.float32)
 IMG16 = (IMG * 60000).astype(np.uint16)
@@ -47,8 +47,8 @@ def test_reads_pixels_and_calibration_from_file(tmp_path, name):
     for k, v in meta.items():
         assert m.metadata[k] == v, (k, m.metadata)
     json.dumps(m.metadata)                           # metadata is JSON-serialisable
-    data, px2 = read_micrograph(path)                # the old API rides on the new one
-    assert np.array_equal(data, m.data) and px2 == m.pixel_size_m
+    s = read_segmentable(path)                       # what the pipeline reads: the same image
+    assert np.array_equal(s.data, m.data) and s.pixel_size_m == m.pixel_size_m
 
 
 def test_ncempy_written_berkeley_emd(tmp_path):

@@ -381,12 +381,6 @@ def read_segmentable(path: str | Path, pixel_size_m: float | None = None) -> Mic
     return m
 
 
-def read_micrograph(path: str | Path, pixel_size_m: float | None = None) -> tuple[np.ndarray, float]:
-    """Read a single 2-D micrograph as float64 and its pixel size in metres (see read_segmentable)."""
-    m = read_segmentable(path, pixel_size_m)
-    return m.data, m.pixel_size_m
-
-
 def write_micrograph(path: str | Path, image: np.ndarray, pixel_size_m: float,
                      description: dict | None = None) -> None:
     """Write a float32 (or label) TIFF atomically with the pixel size in its resolution tags
