@@ -3,17 +3,18 @@
 Method (bright-field series of a film crystallizing from an amorphous / melt matrix):
 
 1. Flat-field every frame by the smoothed reference frame, recorded before nucleation (pure
-   matrix: its smoothed image *is* the illumination), then smooth it (Gaussian, sigma chosen from the reference frame's noise).
+   matrix: its smoothed image *is* the illumination), then smooth it (Gaussian, sigma chosen
+   from the reference frame's noise).
 2. Crystal vs matrix: crystals are darker than the matrix (intensity lost to diffracted beams).
-   The denoised reference frame gives the matrix level and its spread; a pixel is crystal when
-   it is darker than the matrix by more than `z` spreads (crystal brightness depends on
+   The smoothed reference frame gives the matrix level and its spread; a pixel is crystal when
+   it is darker than the matrix by more than `z` spreads, at most `max_drop` (crystal brightness depends on
    orientation and is not one level, so a two-class split such as Otsu would cut the crystals in
    two). Then small specks and holes are removed.
 3. Each facet is a grain of the segmented final frame. Between consecutive frames k, k+1 its
    free front is the set of its crystal pixels at k+1 that touch matrix; the distance of each
    front pixel from the facet's crystal at k (a Euclidean distance transform) is how far the
-   front advanced. The interquartile mean advance / (t_k+1 - t_k) is the facet's normal growth rate over
-   that interval; a facet's rate is the median over the intervals in which it had a front.
+   front advanced. The interquartile mean advance / (t_k+1 - t_k) is the facet's normal growth
+   rate over that interval; a facet's rate is the median over the intervals in which it had a front.
 
 Fronts that meet another grain stop, so only free fronts count: in Johnson–Mehl growth every
 free front moves at G, which is what `accuracy_study` checks.
@@ -37,9 +38,10 @@ def crystal_masks(frames: np.ndarray, reference: np.ndarray, *, flat_sigma_px: f
     """Crystal (True) vs matrix masks of `frames` (n, H, W), and the threshold (in units of the
     flat-fielded matrix level) with the smoothing used.
 
-    The smoothing is the smallest Gaussian sigma (of SMOOTH_PX) at which the threshold, `z`
-    spreads of the smoothed reference below the matrix level, lies within `max_drop` of it: the
-    faintest crystals are ~15 % darker than the matrix, so a noisier series is smoothed more."""
+    The threshold lies `z` spreads of the smoothed reference below the matrix level, but never
+    more than `max_drop` below it: the faintest crystals are ~15 % darker than the matrix. The
+    smoothing is the smallest Gaussian sigma of SMOOTH_PX at which `z` spreads fit within
+    `max_drop` (the largest if none does), so a noisier series is smoothed more."""
     reference = np.asarray(reference, float)
     flat = ndi.gaussian_filter(reference, flat_sigma_px, mode="reflect")
     flat = np.maximum(flat, 1e-3 * max(float(flat.max()), 1e-12))
@@ -67,6 +69,7 @@ def facet_growth_rates(masks: np.ndarray, times_s, facets: np.ndarray, pixel_siz
     n = int(facets.max())
     per = [[] for _ in range(n + 1)]
     intervals = []
+    boxes = ndi.find_objects(facets)    # a facet's crystal lies inside its final grain: work in its box
     for k in range(len(masks) - 1):
         dt = times[k + 1] - times[k]
         if dt <= 0:
@@ -75,10 +78,11 @@ def facet_growth_rates(masks: np.ndarray, times_s, facets: np.ndarray, pixel_siz
         before = np.where(masks[k], facets, 0)
         after = np.where(masks[k + 1], facets, 0)
         for j in np.unique(after[after > 0]):
-            old = before == j
+            box = boxes[j - 1]
+            old = before[box] == j
             if old.sum() < MIN_PIXELS:
                 continue
-            front = (after == j) & matrix_near & ~old
+            front = (after[box] == j) & matrix_near[box] & ~old
             if front.sum() < MIN_FRONT:
                 continue
             advance = ndi.distance_transform_edt(~old)[front]
