@@ -65,6 +65,12 @@ def _as_pair(p) -> tuple[float, float]:
     return (float(p[0]), float(p[-1]))
 
 
+def _hann(w: int) -> np.ndarray:
+    """2-D Hann window of w x w pixels (without the zero end points)."""
+    h = np.hanning(w + 2)[1:-1]
+    return np.outer(h, h)
+
+
 def _band(w: int, pixel_A: tuple[float, float], d_min_A: float, d_max_A: float) -> list[np.ndarray]:
     """Flat indices of the w x w FFT grid in the band of spacings d_min-d_max, one array per
     annulus one Fourier pixel wide (|k| rounded in units of the coarser axis' frequency step)."""
@@ -111,7 +117,7 @@ def fringe_strength(image: np.ndarray, pixel_size_A, *, window_A: float = 12.0, 
     pix = _as_pair(pixel_size_A)
     w = _window_px(window_A, pix)
     rings = _band(w, pix, d_min_A, d_max_A)
-    hann = np.outer(np.hanning(w + 2)[1:-1], np.hanning(w + 2)[1:-1])
+    hann = _hann(w)
     H, W = img.shape
     step = max(1, int(round(step_A / np.mean(pix))))
     nr, nc = max(1, int(np.ceil(H / step))), max(1, int(np.ceil(W / step)))
@@ -138,7 +144,7 @@ def null_strength(window_px: int, pixel_A: tuple[float, float], d_min_A: float, 
     """The `quantile` of the fringe strength of white-noise windows (no lattice at all), by Monte
     Carlo through the same window, band and statistic (fixed seed: a deterministic reference)."""
     rng = np.random.default_rng(12345)
-    hann = np.outer(np.hanning(window_px + 2)[1:-1], np.hanning(window_px + 2)[1:-1])
+    hann = _hann(window_px)
     rings = _band(window_px, pixel_A, d_min_A, d_max_A)
     s = _patch_strength(rng.standard_normal((samples, window_px, window_px)), hann, rings, n_peaks)
     return float(np.quantile(s, quantile))

@@ -120,7 +120,7 @@ class MicrographSettings:
     energy_keV: float = 300.0
     thickness_A: float = 40.0           # HRTEM specimen thickness (MD cell repeated along the beam)
     parametrization: str = "lobato"
-    threads: int = 1                    # dask workers / FFTW threads
+    threads: int = 1                    # dask workers / BLAS threads
     all_frames: bool = True             # HRTEM + per-cluster crystallinity for every snapshot
     hrtem: HrtemOptics = field(default_factory=HrtemOptics)
     haadf: HaadfOptics = field(default_factory=HaadfOptics)
@@ -259,8 +259,6 @@ def load_snapshots(path: str | Path) -> dict:
     except KeyError:
         raise InputFileError(path, f"element {element!r} is not a chemical symbol") from None
     data["element"] = element
-    data["lattice"] = str(data.get("lattice", "fcc"))
-    data["path"] = str(path)
     return data
 
 
@@ -462,7 +460,7 @@ OUTPUT_FILES = {"hrtem": "hrtem.tif", "haadf": "haadf.tif", "mask": "hrtem_cryst
                 "figure": "hrtem.png"}
 #: metadata keys that record how long something ran, not what it computed: kept out of the
 #: results (they must be byte-identical between two runs) and written to the timing file
-TIMING_KEYS = ("seconds", "segmentation_seconds")
+TIMING_KEYS = ("seconds",)
 CLUSTER_FEATURES = ["hrtem_crystallinity", "hrtem_fringe_strength"]
 
 
@@ -507,7 +505,7 @@ def _cluster_features(snap: dict, k: int, analysis: dict, width: float, size: fl
         snap["positions_A"][k], snap["cell_A"][k], snap["interface_z_A"][k], seg.mask, analysis["pixel_yz_A"],
         interface_width_A=width, cluster_size_A=size,
         origin_A=snap["origin_A"][k] if "origin_A" in snap else None, strength=seg.strength)
-    x = np.column_stack([c["crystallinity"], c["fringe_strength"]]).reshape(-1, len(CLUSTER_FEATURES))
+    x = np.column_stack([c["crystallinity"], c["fringe_strength"]])
     return torch.from_numpy(x.astype(np.float32)), c
 
 
@@ -581,15 +579,13 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     segmentation) goes to `timing_json` (default out_dir/timing.json), since run times differ
     between two runs. Returns the measurements dict with the times added under ``timing``.
 
-    cluster_crystallinity.pt (torch.save of a dict): ``feature_names`` (CLUSTER_FEATURES),
+    cluster_crystallinity.pt (save_torch of a dict): ``feature_names`` (CLUSTER_FEATURES),
     ``frames`` (snapshot indices = positions in the atomic-graph list), ``time_ps``,
     ``cluster_x`` (one float32 tensor (n_clusters, 2) per frame, rows in the graph's cluster
     order), ``haadf_frame`` and ``haadf_cluster_x`` (the same from the HAADF image of the last
     snapshot), ``synthetic`` True and the cluster parameters.
     """
-    import torch
-
-    from msgnn.io import atomic_path, write_json
+    from msgnn.io import save_torch, write_json
     from msgnn.microscopy.io import write_micrograph
     s = settings if isinstance(settings, MicrographSettings) else MicrographSettings.from_dict(settings)
     snap = load_snapshots(snapshots_npz)
@@ -598,7 +594,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     last = n_frames - 1
     frames = list(range(n_frames)) if s.all_frames else [last]
     label = " ".join(str(v) for v in (material, f"{temperature_K} K" if temperature_K is not None else None) if v)
-    per_frame, times, cluster_x, hr_last, an_last = [], [], [], None, None
+    per_frame, times, cluster_x = [], [], []
     for k in frames:
         fr = frame(snap, k)
         sim = simulate_hrtem(fr, s, seed=seed + k)
@@ -611,9 +607,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                       "segmentation_s": an["segmentation_seconds"]})
         log.info("%s frame %d: HRTEM %.1f s, pixel accuracy %.3f, interface errors %s", snapshots_npz, k,
                  sim.metadata["seconds"], an["accuracy"]["pixel_accuracy"], an["accuracy"]["interface_errors_A"])
-        if k == last:
-            hr_last, an_last, c_last = sim, an, c
-    fr = frame(snap, last)
+    hr_last, an_last, c_last = sim, an, c     # `frames` ends with the last snapshot (fr is it)
     haadf = simulate_haadf(fr, s, seed=seed + 1000)
     an_haadf = analyse_image(haadf, fr, s)
     hx, hc = _cluster_features(snap, last, an_haadf, interface_width_A, cluster_size_A)
@@ -639,15 +633,15 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                  f"{label + ': ' if label else ''}synthetic atomic-resolution micrographs of MD snapshot "
                  f"{last}{'' if fr.time_ps is None else f' (t = {fr.time_ps:g} ps)'}, beam along x")
     payload = {"feature_names": list(CLUSTER_FEATURES), "frames": frames,
-               "time_ps": [per_frame[i]["time_ps"] for i in range(len(frames))], "cluster_x": cluster_x,
+               "time_ps": [p["time_ps"] for p in per_frame], "cluster_x": cluster_x,
                "haadf_frame": last, "haadf_cluster_x": hx, "synthetic": True,
                "interface_width_A": float(interface_width_A), "cluster_size_A": float(cluster_size_A),
                "snapshots": str(snapshots_npz)}
-    with atomic_path(out / OUTPUT_FILES["clusters"]) as tmp, open(tmp, "wb") as fh:
-        torch.save(payload, fh)   # a file object: torch names the archive "archive", not after the temp file
+    save_torch(payload, out / OUTPUT_FILES["clusters"])
+    sd = s.to_dict()
     measurements = _plain({
         **common, "abtem_version": hr_meta["abtem"], "ase_version": hr_meta["ase"],
-        "settings": {k: v for k, v in s.to_dict().items() if k != "threads"},   # threads: in the timing file
+        "settings": {k: v for k, v in sd.items() if k != "threads"},   # threads: in the timing file
         "hrtem": {"pixel_size_m": hr_px, "shape": list(hr_last.image.shape), "metadata": hr_meta,
                   "segmentation": an_last["segmentation"].info, "accuracy": an_last["accuracy"]},
         "haadf": {"pixel_size_m": haadf.pixel_size_m, "shape": list(haadf.image.shape), "metadata": hd_meta,
@@ -663,7 +657,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                                           "haadf": haadf.metadata["seconds"]},
                      "hrtem_frames": times, "haadf_segmentation_s": an_haadf["segmentation_seconds"],
                      "threads": s.threads, "abtem_version": hr_meta["abtem"],
-                     "hrtem_settings": s.to_dict()["hrtem"], "haadf_settings": s.to_dict()["haadf"],
+                     "hrtem_settings": sd["hrtem"], "haadf_settings": sd["haadf"],
                      "material": material, "temperature_K": temperature_K})
     write_json(timing_json or out / "timing.json", timing)
     write_json(out / OUTPUT_FILES["measurements"], measurements)
