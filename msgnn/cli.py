@@ -19,14 +19,14 @@ def _validate(args) -> int:
 
 
 def _provenance(args) -> int:
-    target = str(Path(args.output))
-    for rec_path in sorted(Path(args.results, "provenance").rglob("*.json")):
-        rec = json.loads(rec_path.read_text())
-        if any(o["path"] == target for o in rec.get("outputs", [])):
-            print(json.dumps(rec, indent=2))
-            return 0
-    print(f"no provenance record lists {target} as an output", file=sys.stderr)
-    return 1
+    from msgnn.provenance import Run
+    run = Run(args.results)     # the same path matching as lineage: relative or absolute paths
+    jid = run.producer.get(run.user_path(args.output))
+    if jid is None:
+        print(f"no provenance record lists {args.output} as an output", file=sys.stderr)
+        return 1
+    print(json.dumps({k: v for k, v in run.jobs[jid].items() if k != "record"}, indent=2))
+    return 0
 
 
 def _lineage(args) -> int:

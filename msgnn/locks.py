@@ -14,13 +14,12 @@ Snakemake's incomplete markers, and the profile sets rerun-incomplete.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 from pathlib import Path
 
-from msgnn.io import write_json
+from msgnn.io import read_json, write_json
 
 log = logging.getLogger("msgnn")
 
@@ -63,7 +62,7 @@ def release_stale_lock(snakemake_dir: str | Path = ".snakemake") -> bool:
     if not locks or not owner_file.is_file():
         return False
     try:
-        owner = json.loads(owner_file.read_text())
+        owner = read_json(owner_file)
         host, pid, start = owner["host"], int(owner["pid"]), owner.get("start")
     except (ValueError, KeyError, TypeError):
         return False

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, write_json
+from msgnn.io import atomic_path, read_json_object, write_json
 
 RECORD_SCHEMA = "msgnn-provenance/2"
 # distribution names (importlib.metadata normalises "-" and "_", "torch-geometric" is canonical)
@@ -240,11 +240,8 @@ class Run:
             raise InputFileError(folder, "no provenance records here (is this the results folder of a run?)")
         self.jobs: dict[str, dict] = {}
         for p in sorted(folder.rglob("*.json")):
-            try:
-                rec = json.loads(p.read_text())
-            except ValueError as exc:
-                raise InputFileError(p, f"not valid JSON: {exc}") from None
-            if not isinstance(rec, dict) or "rule" not in rec or "outputs" not in rec:
+            rec = read_json_object(p)
+            if "rule" not in rec or "outputs" not in rec:
                 raise InputFileError(p, "not a provenance record (no 'rule' and 'outputs')")
             rec["record"] = os.path.relpath(p.resolve(), self.root)
             self.jobs[job_id(rec)] = rec
@@ -417,9 +414,7 @@ def format_lineage(lin: dict, depth: int | None = None) -> str:
         lines.append(f"{prefix}{branch}{p}  {who}  sha256:{_short(f['sha256'])}  {status}{more}")
         if job and f["producer"] not in shown and (depth is None or level < depth):
             shown.add(f["producer"])
-            child_prefix = prefix + ("    " if branch in ("", "└── ") else "│   ")
-            if branch == "":
-                child_prefix = ""
+            child_prefix = "" if branch == "" else prefix + ("    " if branch == "└── " else "│   ")
             ins = job["inputs"]
             for k, i in enumerate(ins):
                 last = k == len(ins) - 1

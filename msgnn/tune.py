@@ -415,9 +415,7 @@ def retried_from(trial: FrozenTrial) -> int | None:
 
 def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
     rows, best = [], np.inf
-    for t in study.trials:
-        if t.state != optuna.trial.TrialState.COMPLETE:
-            continue
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         best = min(best, t.value)
         rows.append({"split": kind, "fold": name, "trial": t.number, "value": t.value,
                      "best_so_far": best,

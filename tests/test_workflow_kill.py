@@ -144,6 +144,12 @@ def dead_pid() -> int:
     return child.pid
 
 
+def test_lock_of_a_reused_pid_is_released(tmp_path):
+    """The owner's pid is alive but started at another time: another process reused the pid."""
+    snake = locked_dir(tmp_path, {"host": socket.gethostname(), "pid": os.getpid(), "start": "1"})
+    assert release_stale_lock(snake)
+
+
 def test_lock_of_a_dead_run_is_released(tmp_path):
     snake = locked_dir(tmp_path, {"host": socket.gethostname(), "pid": dead_pid(), "start": "1"})
     assert release_stale_lock(snake)
