@@ -37,7 +37,7 @@ def real_or_md_input(section, *keys):
 
     def inputs(wildcards):
         found = [real_files(section, key)(wildcards) for key in keys]   # a path or a list of paths each
-        real = found[0] if len(keys) == 1 else [f for v in found for f in ([v] if isinstance(v, str) else v)]
+        real = [f for v in found for f in ([v] if isinstance(v, str) else v)]
         if real:
             return {"real": real}
         return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}

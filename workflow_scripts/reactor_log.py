@@ -5,7 +5,7 @@ from msgnn.workflow import run_script
 def main(sm):
     material, temperature = sm.wildcards.material, int(sm.wildcards.temperature)
     if sm.params.real:
-        copy_real_log(sm.input.real, sm.output.raw, sm.output.info, material=material,
+        copy_real_log(sm.input.real[0], sm.output.raw, sm.output.info, material=material,
                       temperature_K=temperature)
     else:
         generate_condition(sm.input.run, sm.output.raw, sm.output.info, material=material,
