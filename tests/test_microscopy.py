@@ -55,22 +55,20 @@ def test_segmentation_recovers_known_grains():
 
 
 def test_segmentation_meets_accuracy_targets_at_default_noise():
-    """Issue 4 targets at the default noise (0.08, blur 1 px) and field (256 px, 50 grains per
-    image, see msgnn.microscopy.simulate): boundary F1 >= 0.9 and mean-size (mean linear
-    intercept) error <= 5 % (mean over images of |pred/true - 1|, every true grain counted).
-    The grain-count error is +-2-3 grains (4-8 %) per image, so its mean depends on the image
-    set: 6.4 % in the workflow's 16-image study, 3.8 % on another 16 (seed 11), 7.5 % on these 10
-    images; it is held to 8 % here, and the README says the 5 % target is not met reliably."""
+    """Issue 4 targets at the default noise (0.08, blur 1 px) and field (384 px, 50 grains per
+    image, see msgnn.microscopy.simulate): boundary F1 >= 0.9, grain-count and mean-size (mean
+    linear intercept) errors <= 5 % (means over images of |pred/true - 1|, every true grain
+    counted). Measured on these 10 images: F1 0.993, count 3.6 %, size 1.8 %."""
     f1, cnt, size = [], [], []
     for i in range(10):    # one grain is 2 % of an image: fewer images scatter the mean by ~1.5 %
-        m, img = synthetic_image(256, 50, 0.08, 1.0, np.random.default_rng([11, i]))
+        m, img = synthetic_image(384, 50, 0.08, 1.0, np.random.default_rng([11, i]))
         labels, _ = segment_grains(img)
         sp, st = grain_statistics(labels, 1.0), grain_statistics(m.labels, 1.0)
         f1.append(boundary_f1(labels, m.labels)["f1"])
         cnt.append(abs(sp["n_grains"] / st["n_grains"] - 1))
         size.append(abs(sp["mean_grain_size_m"] / st["mean_grain_size_m"] - 1))
     assert np.mean(f1) >= 0.9
-    assert np.mean(cnt) <= 0.08
+    assert np.mean(cnt) <= 0.05
     assert np.mean(size) <= 0.05
 
 
