@@ -14,7 +14,7 @@ from msgnn.microscopy.segment import segment_grains
 from msgnn.microscopy.simulate import render_micrograph, render_series, series_times
 
 
-def main(image_px=256, grains=50, n=5, noise=0.08, frames=5):
+def main(image_px=384, grains=50, n=5, noise=0.08, frames=5):
     t = {"simulate": 0.0, "render": 0.0, "segment": 0.0, "graph": 0.0, "series": 0.0, "growth": 0.0}
     f1, cnt, growth = [], [], []
     for i in range(n):

@@ -72,6 +72,16 @@ def noise_sigma(img: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
 
 
+def _quantile(values: np.ndarray, q: float) -> float:
+    """np.quantile(values, q) (linear interpolation) by partial sort: called once per boundary
+    and merge, where np.quantile's overhead dominated the segmentation time."""
+    pos = q * (len(values) - 1)
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    part = np.partition(values, (lo, hi))
+    a, b, t = part[lo], part[hi], pos - lo
+    return float(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))   # numpy's lerp, bit for bit
+
+
 def _ridges(img: np.ndarray, sigma: float, p: SegmentParams) -> tuple[np.ndarray, np.ndarray]:
     """(TV-denoised image, Sato dark-ridge response) for pixel noise `sigma`."""
     den = restoration.denoise_tv_chambolle(img, weight=max(p.tv_factor * sigma, 1e-3))
@@ -109,7 +119,7 @@ def _noise_threshold(sigma_map: np.ndarray, sigma: float, scale: float, p: Segme
     rng = np.random.default_rng(p.null_seed)
     noise = 0.5 + rng.standard_normal(sigma_map.shape) * sigma_map
     edge = _ridges(noise, sigma, p)[1] / scale
-    strengths = [np.quantile(v, p.boundary_quantile)
+    strengths = [_quantile(v, p.boundary_quantile)
                  for v in boundary_pixels(_watershed(edge, p), edge).values() if len(v) >= 4]
     return float(np.quantile(strengths, p.null_quantile)) if strengths else 0.0
 
@@ -172,7 +182,7 @@ def segment_grains(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tup
 
     def score(values):
         """>= 1 for a real boundary: the weaker of the contrast and the significance test."""
-        strength = float(np.quantile(values, p.boundary_quantile))
+        strength = _quantile(values, p.boundary_quantile)
         return min(strength / p.contrast_frac, strength / max(noise_level, 1e-12))
 
     if labels.max() > 1:
