@@ -95,7 +95,7 @@ def _watershed(edge: np.ndarray, p: SegmentParams) -> np.ndarray:
     return segmentation.watershed(edge, measure.label(morphology.h_minima(edge, p.h * mad)))
 
 
-def boundary_pixels(labels: np.ndarray, edge: np.ndarray) -> dict:
+def _boundary_pixels(labels: np.ndarray, edge: np.ndarray) -> dict:
     """{(a, b): boundary-map values along the boundary of regions a < b}, one value per pair of
     4-adjacent pixels in different regions (the stronger of the two)."""
     pairs = [(labels[:, :-1], labels[:, 1:], edge[:, :-1], edge[:, 1:]),
@@ -120,14 +120,14 @@ def _noise_threshold(sigma_map: np.ndarray, sigma: float, scale: float, p: Segme
     noise = 0.5 + rng.standard_normal(sigma_map.shape) * sigma_map
     edge = _ridges(noise, sigma, p)[1] / scale
     strengths = [_quantile(v, p.boundary_quantile)
-                 for v in boundary_pixels(_watershed(edge, p), edge).values() if len(v) >= 4]
+                 for v in _boundary_pixels(_watershed(edge, p), edge).values() if len(v) >= 4]
     return float(np.quantile(strengths, p.null_quantile)) if strengths else 0.0
 
 
-def boundary_map(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tuple[np.ndarray, np.ndarray, float]:
-    """Return (denoised flat-fielded image, boundary strength map in [0, 1]: the Sato dark-ridge
-    response divided by its 99th percentile, the typical strength of a real boundary; and the
-    boundary strength that watershed lines reach on noise alone, in the same units)."""
+def boundary_map(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tuple[np.ndarray, float]:
+    """Return (boundary strength map in [0, 1]: the Sato dark-ridge response of the denoised,
+    flat-fielded image divided by its 99th percentile, the typical strength of a real boundary;
+    the boundary strength that watershed lines reach on noise alone, in the same units)."""
     img = _normalise(np.sqrt(np.clip(image.astype(float), 0, None)))
     bg = ndi.gaussian_filter(img, p.flatfield_sigma_frac * max(img.shape), mode="reflect")
     img = _normalise(img / np.maximum(bg, 1e-3))
@@ -136,7 +136,7 @@ def boundary_map(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tuple
     scale = max(float(np.percentile(ridge, 99)), 1e-12)
     local = np.sqrt(ndi.gaussian_filter((img - den) ** 2, p.noise_window_px))
     sigma_map = local * sigma / max(float(np.median(local)), 1e-12)
-    return den, np.clip(ridge / scale, 0, 1), _noise_threshold(sigma_map, sigma, scale, p)
+    return np.clip(ridge / scale, 0, 1), _noise_threshold(sigma_map, sigma, scale, p)
 
 
 def _merge_small(labels, edge, min_area):
@@ -177,7 +177,7 @@ def _pooled_boundary(g, src, dst, n):
 
 def segment_grains(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tuple[np.ndarray, np.ndarray]:
     """Segment a micrograph into grains. Returns (labels int32 1..n, boundary map)."""
-    _, edge, noise_level = boundary_map(image, p)
+    edge, noise_level = boundary_map(image, p)
     labels = _watershed(edge, p)
 
     def score(values):
@@ -188,7 +188,7 @@ def segment_grains(image: np.ndarray, p: SegmentParams = SegmentParams()) -> tup
     if labels.max() > 1:
         rag = graph.RAG()
         rag.graph["score"] = score
-        for (a, b), values in boundary_pixels(labels, edge).items():
+        for (a, b), values in _boundary_pixels(labels, edge).items():
             rag.add_edge(a, b, values=values, weight=score(values))
         for n in rag.nodes:
             rag.nodes[n]["labels"] = [n]
