@@ -2,8 +2,8 @@
 # joined per condition into multi-scale samples -> MS-GNN + baselines -> Optuna GP tuning -> report.
 from snakemake.utils import min_version
 
-from msgnn.config import validate
-from msgnn.locks import record_lock_owner, release_stale_lock
+from msgnn.workflow.config import validate
+from msgnn.workflow.locks import record_lock_owner, release_stale_lock
 
 min_version("9.0")
 
@@ -18,7 +18,7 @@ if not workflow.config_settings.configfiles:
 config = validate(config, source="config (config.yaml + --configfile/--config overrides)")
 
 # A run killed with SIGKILL (or a power loss) leaves Snakemake's lock behind; release it when the
-# run that took it is gone, so the next `snakemake` resumes (msgnn/locks.py). The killed run's
+# run that took it is gone, so the next `snakemake` resumes (msgnn/workflow/locks.py). The killed run's
 # unfinished jobs are redone (incomplete markers + rerun-incomplete in the profile).
 release_stale_lock()
 

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from msgnn.config import condition_seed, load
+from msgnn.workflow.config import condition_seed, load
 from msgnn.md import lammps_env
 from msgnn.md.lammps_env import preload_mpi
 from msgnn.md.slab import run_condition

@@ -19,11 +19,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from msgnn.dataset import build_dataset, load_samples
+from msgnn.learn.dataset import build_dataset, load_samples
 from msgnn.io import read_json, write_json
-from msgnn.model.toy import toy_inputs
-from msgnn.train import fit_predict, model_params
-from msgnn.tune import tune_split
+from msgnn.learn.model.toy import toy_inputs
+from msgnn.learn.train import fit_predict, model_params
+from msgnn.learn.tune import tune_split
 
 ROOT = Path(__file__).resolve().parents[1]
 

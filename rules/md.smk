@@ -1,6 +1,6 @@
 # MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; coexistence Tm; homogeneous nucleation J(T);
 # snapshots -> atomic graphs.
-from msgnn.config import condition_seed
+from msgnn.workflow.config import condition_seed
 
 
 rule md_run:

@@ -1,7 +1,7 @@
 # Microscopy: per growth condition, real micrographs (config microscopy.real_images / real_series) or synthetic
 # JMAK micrographs simulated from the MD kinetics -> grain segmentation -> facet graphs and
 # measurements; plus a segmentation-accuracy study on synthetic images with known labels.
-from msgnn.config import condition_seed
+from msgnn.workflow.config import condition_seed
 
 
 rule microscopy_condition:

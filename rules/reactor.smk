@@ -4,7 +4,7 @@
 # by the MD growth velocity and classical nucleation, with logger faults) -> validation, unit
 # normalisation and cleaning with a report of every change -> steady-state fit of G and B0.
 # Plus a recovery study: G and B0 recovered from generated faulty logs vs the generator's truth.
-from msgnn.config import condition_seed
+from msgnn.workflow.config import condition_seed
 
 REACTOR_GENERATOR_KEYS = ["residence_time_s", "duration_s", "sample_interval_s", "growth_scale",
                           "noise", "size_bins", "max_size_factor", "startup_time_fraction",

@@ -103,7 +103,7 @@ def smoke_run(tmp_path_factory) -> Run:
 def dvc_repro(tmp_path_factory) -> Run:
     """`dvc repro` of the smoke config in a repository made from the working tree, then `dvc push`
     to a local remote and a commit of dvc.lock (what a user commits and pushes to git)."""
-    from msgnn.config import load
+    from msgnn.workflow.config import load
 
     base = tmp_path_factory.mktemp("dvc")
     repo = working_tree_repo(base / "repo1")

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from msgnn.cli import main as cli
-from msgnn.config import condition_seed, conditions, growth_conditions, load, validate
+from msgnn.workflow.config import condition_seed, conditions, growth_conditions, load, validate
 from msgnn.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

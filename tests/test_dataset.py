@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch_geometric.data import HeteroData
 
-from msgnn.dataset import (COND_FEATURES, TARGETS, build_dataset, build_samples, load_samples,
+from msgnn.learn.dataset import (COND_FEATURES, TARGETS, build_dataset, build_samples, load_samples,
                            make_splits)
 from msgnn.errors import InputFileError
-from msgnn.model.toy import toy_inputs, toy_targets, write_toy_condition
-from msgnn.train import Standardizer
+from msgnn.learn.model.toy import toy_inputs, toy_targets, write_toy_condition
+from msgnn.learn.train import Standardizer
 
 TEMPS = {"Al": [800, 850, 900], "Cu": [1150, 1250]}
 
@@ -233,7 +233,7 @@ def test_hrtem_cluster_features_are_appended_and_checked(tmp_path):
     """The HRTEM crystallinity of each nanoscale cluster joins the cluster features; a file with
     the wrong number of snapshots or clusters is an error naming it."""
     import torch
-    from msgnn.dataset import add_hrtem_cluster_features
+    from msgnn.learn.dataset import add_hrtem_cluster_features
     from msgnn.errors import InputFileError
     g = {"cluster_x": torch.zeros(5, 3), "feature_names": {"cluster_x": ["a", "b", "c"]}}
     f = torch.arange(10, dtype=torch.float32).reshape(5, 2)

@@ -5,7 +5,8 @@ import pytest
 
 from msgnn.io import atomic_path, read_json_object, write_json
 from msgnn.errors import InputFileError
-from msgnn.provenance import record, sha256
+from msgnn.io import sha256
+from msgnn.workflow.provenance import record
 
 
 def test_failed_write_leaves_no_output_and_keeps_the_old_file(tmp_path):

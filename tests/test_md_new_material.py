@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from msgnn.config import conditions, validate
+from msgnn.workflow.config import conditions, validate
 from msgnn.md.analysis import material_kinetics
 from msgnn.md.slab import run_condition, write_run
 

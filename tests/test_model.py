@@ -5,10 +5,10 @@ import torch
 from torch_geometric.data import Batch
 from torch_geometric.loader import DataLoader
 
-from msgnn.dataset import build_samples
-from msgnn.model import MLP, MSGNN, MeanPredictor, descriptor, descriptors, make_svr
-from msgnn.model.msgnn import AtomToClusterPool, CrossScaleAttention
-from msgnn.model.toy import toy_inputs
+from msgnn.learn.dataset import build_samples
+from msgnn.learn.model import MLP, MSGNN, MeanPredictor, descriptor, descriptors, make_svr
+from msgnn.learn.model.msgnn import AtomToClusterPool, CrossScaleAttention
+from msgnn.learn.model.toy import toy_inputs
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pytest
 
 from msgnn import cli
 from msgnn.errors import InputFileError
-from msgnn.provenance import (Run, file_entries, format_lineage, lineage, package_versions, record,
+from msgnn.workflow.provenance import (Run, file_entries, format_lineage, lineage, package_versions, record,
                               record_external, sha256, write_prov, write_ro_crate)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,7 +236,7 @@ def test_every_rule_that_makes_files_writes_a_provenance_record():
 
 def test_lammps_build_and_potential_are_recorded_only_by_jobs_that_ran_lammps():
     # in a fresh process: before LAMMPS is imported (a non-MD job) and after (an MD job)
-    code = ("import json, msgnn.provenance as p, msgnn.workflow as w; params = {'material': {'potential': 'Si.sw'}}; "
+    code = ("import json, msgnn.workflow.provenance as p, msgnn.workflow.script as w; params = {'material': {'potential': 'Si.sw'}}; "
             "a = [p.lammps_build(), w.external_inputs(params)]; "
             "from msgnn.md.lammps_env import lammps_module; lammps_module(); "
             "b = [p.lammps_build(), w.external_inputs(params)]; print(json.dumps([a, b]))")

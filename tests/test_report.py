@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from msgnn import report
+from msgnn.workflow import report
 
 
 def _metrics(rmse):

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from msgnn.dataset import TARGETS, build_dataset, load_samples
-from msgnn.model.toy import toy_inputs
-from msgnn.train import (Standardizer, condition_table, cross_validate, fit_mlp, fit_msgnn,
+from msgnn.learn.dataset import TARGETS, build_dataset, load_samples
+from msgnn.learn.model.toy import toy_inputs
+from msgnn.learn.train import (Standardizer, condition_table, cross_validate, fit_mlp, fit_msgnn,
                          fit_predict, mean_ci95, model_params, resolve_device, rmse_by_target,
                          run_training)
 
@@ -38,7 +38,7 @@ def test_msgnn_training_drives_the_loss_down(samples):
     model, losses = fit_msgnn([st.transform(s) for s in samples], PARAMS, seed=0)
     assert losses[-1] < 0.1 * losses[0]
     # the targets are functions of the inputs: in-sample fit far better than the mean predictor
-    from msgnn.train import predict_msgnn
+    from msgnn.learn.train import predict_msgnn
     pred = st.inverse_y(predict_msgnn(model, [st.transform(s) for s in samples]))
     y = torch.cat([s.y for s in samples]).numpy()
     assert np.sqrt(((pred - y) ** 2).mean(0)).max() < 0.3 * y.std(0).min()

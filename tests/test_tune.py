@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from msgnn.dataset import build_dataset, load_samples
-from msgnn.model.toy import toy_inputs
-from msgnn.train import run_training
-from msgnn.tune import inner_cv_rmse, run_tuning, run_worker, search_space, storage_for, tune_split
+from msgnn.learn.dataset import build_dataset, load_samples
+from msgnn.learn.model.toy import toy_inputs
+from msgnn.learn.train import run_training
+from msgnn.learn.tune import inner_cv_rmse, run_tuning, run_worker, search_space, storage_for, tune_split
 
 BASE = dict(epochs=2, hidden=8, layers_per_scale=1, attention_dim=4, lr=0.01, batch_size=8,
             weight_decay=1e-6, lr_decay=0.97, folds=3, device="cpu")

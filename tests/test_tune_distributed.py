@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from msgnn.dataset import build_dataset
+from msgnn.learn.dataset import build_dataset
 from msgnn.errors import ConfigError
-from msgnn.model.toy import toy_inputs
-from msgnn.tune import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
+from msgnn.learn.model.toy import toy_inputs
+from msgnn.learn.tune import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
                         open_study, parse_storage, retried_from, run_tuning, storage_for)
 
 HEARTBEAT_S, GRACE_S = 1, 3
@@ -34,7 +34,7 @@ HEARTBEAT_S, GRACE_S = 1, 3
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from msgnn.tune import open_storage, open_study, run_trials
+from msgnn.learn.tune import open_storage, open_study, run_trials
 
 url, name, n_trials, worker, hang_at, out = sys.argv[1:]
 n_trials, hang_at, out = int(n_trials), int(hang_at), Path(out)
@@ -189,7 +189,7 @@ def test_storage_values():
 RUN = r"""
 import json, sys, time
 from pathlib import Path
-import msgnn.tune as tune
+import msgnn.learn.tune as tune
 
 samples, splits, out, url, k = sys.argv[1:]
 out, k, calls = Path(out), int(k), []

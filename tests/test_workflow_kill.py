@@ -5,7 +5,7 @@ checkpoints) runs with 2 cores; as soon as the first replica has finished, the w
 process group is killed with SIGKILL (no chance to clean up: the lock, the incomplete markers,
 the killed jobs' checkpoints and any partial outputs stay). Then the same command again:
 
-- it starts (the killed run's lock is released: msgnn/locks.py) and completes;
+- it starts (the killed run's lock is released: msgnn/workflow/locks.py) and completes;
 - finished jobs are not redone: not in its job list, their outputs keep their bytes and file time;
 - the killed and the not-yet-started jobs are redone, and nothing of the killed run's unfinished
   jobs is kept (Snakemake's incomplete markers + rerun-incomplete in the profile; our outputs are
@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from conftest import SMOKE_CONFIG, SNAKEMAKE, run, sha256
-from msgnn.config import load
-from msgnn.locks import OWNER_FILE, record_lock_owner, release_stale_lock
+from msgnn.workflow.config import load
+from msgnn.workflow.locks import OWNER_FILE, record_lock_owner, release_stale_lock
 from msgnn.md.slab import CHECKPOINT_STATE
 
 TEMPERATURES = [800, 870, 1000]

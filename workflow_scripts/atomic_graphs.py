@@ -1,6 +1,6 @@
 """Snakemake adapter: MD snapshots -> atomic + nanoscale-cluster graphs (.pt)."""
 from msgnn.graphs.atomic import write_atomic_graphs
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

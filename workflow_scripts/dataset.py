@@ -1,5 +1,5 @@
-from msgnn.dataset import ConditionInputs, build_dataset
-from msgnn.workflow import run_script
+from msgnn.learn.dataset import ConditionInputs, build_dataset
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

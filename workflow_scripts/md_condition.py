@@ -1,6 +1,6 @@
 """Snakemake adapter: the replicas of one (material, temperature) at the primary orientation -> run.json."""
 from msgnn.md.analysis import write_condition
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -1,6 +1,6 @@
 """Snakemake adapter: per-material v(T) -> kinetics.json (with the v(T)-crossing Tm), v(T) plot."""
 from msgnn.md.analysis import write_kinetics
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

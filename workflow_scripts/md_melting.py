@@ -1,6 +1,6 @@
 """Snakemake adapter: NPH solid–liquid coexistence replicas -> melting_point.json + T(t) plot."""
 from msgnn.md.melting import write_melting_point
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

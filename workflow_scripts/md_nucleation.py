@@ -2,7 +2,7 @@
 
 Finished replicas are kept in params.partial_dir, so a killed job resumes replica by replica."""
 from msgnn.md.nucleation import write_nucleation
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

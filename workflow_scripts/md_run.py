@@ -1,6 +1,6 @@
 """Snakemake adapter: one MD crystal–liquid slab replica -> run.json + snapshots.npz (resumes from its checkpoint)."""
 from msgnn.md.slab import simulate
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -1,5 +1,5 @@
 from msgnn.microscopy import process_condition
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -4,7 +4,7 @@ per image goes to the timing output (under results/benchmarks/, which differs be
 from pathlib import Path
 
 from msgnn.microscopy.hrtem import OUTPUT_FILES, MicrographSettings, process_hrtem_condition
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -1,5 +1,5 @@
 from msgnn.reactor.pipeline import copy_real_log, generate_condition
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -1,5 +1,5 @@
 from msgnn.reactor.recovery import run_recovery
-from msgnn.workflow import run_script
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from msgnn.report import build
-from msgnn.workflow import run_script
+from msgnn.workflow.report import build
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

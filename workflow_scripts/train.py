@@ -1,5 +1,5 @@
-from msgnn.train import run_training
-from msgnn.workflow import run_script
+from msgnn.learn.train import run_training
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

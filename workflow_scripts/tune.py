@@ -1,5 +1,5 @@
-from msgnn.tune import run_tuning, storage_for
-from msgnn.workflow import run_script
+from msgnn.learn.tune import run_tuning, storage_for
+from msgnn.workflow.script import run_script
 
 
 def main(sm):

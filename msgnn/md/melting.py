@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msgnn import provenance
 from msgnn.errors import SimulationError
-from msgnn.io import read_json, write_json, save_figure
+from msgnn.io import read_json, save_figure, sha256, write_json
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.slab import MD_DEFAULTS, _check_finite, _suffix, build_two_phase, measure_densities
 from msgnn.md.structure import LATTICES
@@ -188,7 +187,7 @@ def melting_point(material_name: str, material: dict, md: dict, melting: dict, s
         "nph_steps": melting["steps"],
         "timestep_fs": float(material.get("timestep_fs", 2.0)),
         "melting_settings": melting,
-        "potential_path": str(potential), "potential_sha256": provenance.sha256(potential),
+        "potential_path": str(potential), "potential_sha256": sha256(potential),
         "series": [{"time_ps": r["time_ps"], "temperature_K": r["temperature_K"], "lz_A": r["lz_A"]}
                    for r in replicas],
         "input_script": replicas[0]["input_script"],

@@ -37,8 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from msgnn import provenance
-from msgnn.io import read_json, save_figure, write_json
+from msgnn.io import read_json, save_figure, sha256, write_json
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.slab import _check_finite, _setup_potential, _suffix
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command
@@ -348,7 +347,7 @@ def nucleation_study(material_name: str, material: dict, temperatures_K, setting
     tm_ref = float(material["reference_melting_point_K"])
     started = time.time()
     out = {"material": material_name, "potential": material["potential"], "potential_path": str(potential),
-           "potential_sha256": provenance.sha256(potential), "method": METHOD, "settings": s,
+           "potential_sha256": sha256(potential), "method": METHOD, "settings": s,
            "reference_melting_point_K": tm_ref, "timestep_fs": float(material.get("timestep_fs", 2.0)),
            "job_seed": int(seed), "synthetic": False, "temperatures": [], "rates": []}
     if not temps:

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msgnn import provenance
 from msgnn.errors import SimulationError
-from msgnn.io import atomic_path, write_json
+from msgnn.io import atomic_path, package_versions, sha256, write_json
 from msgnn.md import fit
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command, structure_types
@@ -160,7 +159,7 @@ def _checkpoint_key(material_name: str, material: dict, md: dict, temperature_K,
     """sha256 of what determines a run: material (and its potential file's content), md settings
     (all but the checkpoint interval, which does not change the physics), temperature and seed."""
     payload = {"format": CHECKPOINT_FORMAT, "material_name": material_name, "material": material,
-               "potential_sha256": provenance.sha256(potential), "temperature_K": int(temperature_K),
+               "potential_sha256": sha256(potential), "temperature_K": int(temperature_K),
                "md": {k: v for k, v in md.items() if k != "checkpoint_every_ps"}, "seed": int(seed)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -188,7 +187,7 @@ def load_checkpoint(checkpoint_dir: str | Path, key: str, context: str = "") -> 
         log.warning("%s: checkpoint %s names the LAMMPS restart file %s, which is missing; starting the run over",
                     context, path, restart)
         return None
-    if provenance.sha256(restart) != state.get("restart_sha256"):
+    if sha256(restart) != state.get("restart_sha256"):
         log.warning("%s: the LAMMPS restart file %s does not match its checkpoint %s (changed or truncated); "
                     "starting the run over", context, restart, path)
         return None
@@ -213,7 +212,7 @@ def _write_checkpoint(c: Lammps, checkpoint_dir: Path, state: dict) -> None:
     name = f"restart.{state['step']}"
     c(f'write_restart "{checkpoint_dir / name}"')
     state["restart_file"] = name
-    state["restart_sha256"] = provenance.sha256(checkpoint_dir / name)
+    state["restart_sha256"] = sha256(checkpoint_dir / name)
     state["script"] = list(c.script)
     with atomic_path(checkpoint_dir / CHECKPOINT_STATE) as tmp:
         with open(tmp, "wb") as f:
@@ -462,10 +461,10 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "timestep_fs": ts_fs,
         "lammps_version": version,
         "lammps_packages": lammps_packages,
-        "python_packages": provenance.package_versions(),
+        "python_packages": package_versions(),
         "potential": material["potential"],
         "potential_path": str(potential),
-        "potential_sha256": provenance.sha256(potential),
+        "potential_sha256": sha256(potential),
         "seed": seed,
         "input_script": script,
         "density_input_script": state["density_scripts"][0] if state["density_scripts"] else None,

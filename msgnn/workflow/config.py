@@ -37,6 +37,14 @@ def _with_defaults(validator_class):
 _Validator = _with_defaults(jsonschema.Draft7Validator)
 
 
+def fill_defaults(instance: dict, subschema: dict) -> dict:
+    """`instance` (a section of a config) with the defaults of `subschema` filled in, unvalidated."""
+    instance = copy.deepcopy(instance)
+    for _ in _Validator(subschema).iter_errors(instance):
+        pass
+    return instance
+
+
 def validate(config: dict, source: str = "config") -> dict:
     """Return a validated copy of `config` with defaults filled; raise ConfigError naming the key."""
     if not isinstance(config, dict):

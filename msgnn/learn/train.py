@@ -22,8 +22,8 @@ from scipy import stats
 from sklearn.preprocessing import StandardScaler
 from torch_geometric.loader import DataLoader
 
-from msgnn.dataset import TARGETS
-from msgnn.model import MLP, MSGNN, MeanPredictor, descriptors, make_svr
+from msgnn.learn.dataset import TARGETS
+from msgnn.learn.model import MLP, MSGNN, MeanPredictor, descriptors, make_svr
 
 log = logging.getLogger(__name__)
 
@@ -294,9 +294,9 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
     """The `train` rule: cross-validate one model and write metrics.json and predictions.csv.
 
     ``model`` is one of msgnn, mlp, svr, mean, or ``<name>_tuned`` (then ``best_params_path``
-    gives the per-split tuned hyperparameters from :mod:`msgnn.tune`).
+    gives the per-split tuned hyperparameters from :mod:`msgnn.learn.tune`).
     """
-    from msgnn.dataset import load_samples
+    from msgnn.learn.dataset import load_samples
     from msgnn.io import atomic_path, read_json, write_json
     if threads:
         torch.set_num_threads(int(threads))

@@ -2,7 +2,7 @@
 
 A workflow script is thin::
 
-    from msgnn.workflow import run_script
+    from msgnn.workflow.script import run_script
     def main(sm):            # sm is Snakemake's `snakemake` object
         ...one msgnn call...
     run_script(snakemake, main)
@@ -16,8 +16,8 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
-from msgnn import provenance
-from msgnn.config import config_hash
+from msgnn.workflow import provenance
+from msgnn.workflow.config import config_hash
 
 log = logging.getLogger("msgnn")
 
