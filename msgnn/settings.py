@@ -17,20 +17,28 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from typing import ClassVar
 
 from msgnn.errors import ConfigError
 
 
 class Settings:
-    """Mixin for frozen dataclasses of settings; nested Settings fields are built recursively."""
+    """Mixin for frozen dataclasses of settings; nested Settings fields are built recursively.
+
+    A field without a default is required. A field may default to None only where the schema
+    has no default either (an optional key such as microscopy.pixel_size_m). `SECTION` names the
+    config section a class is built from, for `defaults()` and `from_section()`."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def from_dict(cls, d: dict, source: str | None = None):
-        source = source or cls.__name__
+        source = source or ".".join(cls.SECTION) or cls.__name__
         if not isinstance(d, dict):
             raise ConfigError(f"{source}: expected a mapping, got {d!r}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown, missing = sorted(set(d) - set(fields)), sorted(set(fields) - set(d))
+        required = {n for n, f in fields.items() if f.default is dataclasses.MISSING}
+        unknown, missing = sorted(set(d) - set(fields)), sorted(required - set(d))
         if unknown or missing:
             raise ConfigError(f"{source}: " + "; ".join(
                 filter(None, [unknown and f"unknown key(s) {unknown}", missing and f"missing key(s) {missing}"]))
@@ -43,6 +51,17 @@ class Settings:
                 value = kind.from_dict(value, f"{source}.{name}")
             kwargs[name] = value
         return cls(**kwargs)
+
+    @classmethod
+    def from_section(cls, section: dict, source: str | None = None):
+        """The class's own keys of a config section (a rule that needs only some of them)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls.from_dict({k: v for k, v in section.items() if k in names}, source)
+
+    @classmethod
+    def defaults(cls, **changes):
+        """The schema's defaults for this class, with `changes` applied (tests, benchmarks)."""
+        return cls.from_section(schema_defaults(*cls.SECTION)).replace(**changes)
 
     def to_dict(self) -> dict:
         """Plain dict (nested settings as dicts): rule params, JSON records."""
