@@ -1,11 +1,14 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
-from msgnn.workflow.config import conditions, growth_conditions
+from msgnn.workflow.config import conditions, growth_conditions, stage_settings
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
 MATERIALS = list(config["materials"])
+# typed settings of every rule, built once from the validated config; rules pass
+# SETTINGS.<name>.to_dict() as params, so a changed setting reruns exactly the jobs that use it
+SETTINGS = stage_settings(config)
 
 
 def expand_conditions(pattern, conds):
@@ -14,10 +17,6 @@ def expand_conditions(pattern, conds):
 
 def material_temperatures(material):
     return [t for m, t in CONDITIONS if m == material]
-
-
-def material_config(wildcards):
-    return config["materials"][wildcards.material]
 
 
 def real_files(section, key):
