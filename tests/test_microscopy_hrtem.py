@@ -262,7 +262,7 @@ def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
 
 def test_bad_settings_raise_config_errors():
     with pytest.raises(ConfigError, match="detector_outer_mrad.*exceeds"):
-        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200})
+        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200}).check_detector()
     with pytest.raises(ConfigError, match="unknown key"):
         MicrographSettings.defaults(hrtem={"cs": 1})
     with pytest.raises(ConfigError, match="hrtem.pixel_size_A"):

@@ -164,11 +164,6 @@ class MicrographSettings(Settings):
         if not (0 <= self.haadf.detector_inner_mrad < self.haadf.detector_outer_mrad):
             raise ConfigError(f"{source}.haadf: detector angles {self.haadf.detector_inner_mrad}-"
                               f"{self.haadf.detector_outer_mrad} mrad: expected 0 <= inner < outer")
-        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
-        if self.haadf.detector_outer_mrad > limit:
-            raise ConfigError(f"{source}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} mrad exceeds "
-                              f"the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower it or "
-                              f"refine haadf.sampling_A to {wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
         if self.parametrization not in PARAMETRIZATIONS:
             raise ConfigError(f"{source}.parametrization: {self.parametrization!r} is not one of {list(PARAMETRIZATIONS)}")
         if not isinstance(self.all_frames, bool):
@@ -176,6 +171,16 @@ class MicrographSettings(Settings):
         if isinstance(self.hrtem.defocus_A, str) and self.hrtem.defocus_A.lower() != "scherzer":
             raise ConfigError(f"{source}.hrtem.defocus_A: expected a number (Å) or 'scherzer', got "
                               f"{self.hrtem.defocus_A!r}")
+
+    def check_detector(self) -> None:
+        """The HAADF detector must lie within the angles the simulation grid represents (asks abTEM,
+        so it is checked when a job simulates, not when the config is read)."""
+        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
+        if self.haadf.detector_outer_mrad > limit:
+            raise ConfigError(f"{'.'.join(self.SECTION)}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} "
+                              f"mrad exceeds the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower "
+                              f"it or refine haadf.sampling_A to "
+                              f"{wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
 
 
 def wavelength_A(energy_keV: float) -> float:
@@ -402,6 +407,7 @@ def simulate_haadf(fr: Frame, settings: MicrographSettings, seed: int = 0) -> Si
     """
     import abtem
     s = settings
+    s.check_detector()
     o = s.haadf
     atoms = snapshot_atoms(fr, o.thickness_A)
     L = np.diag(atoms.cell)[:2]
@@ -569,6 +575,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     from msgnn.io import save_torch, write_json
     from msgnn.microscopy.io import write_micrograph
     s = settings
+    s.check_detector()               # before the HRTEM images, not after them
     snap = load_snapshots(snapshots_npz)
     out = Path(out_dir)
     n_frames = snap["positions_A"].shape[0]
