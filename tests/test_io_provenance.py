@@ -6,7 +6,7 @@ import pytest
 from msgnn.io import atomic_path, read_json_object, write_json
 from msgnn.errors import InputFileError
 from msgnn.io import sha256
-from msgnn.workflow.provenance import record
+from msgnn.workflow.provenance.records import Job, record
 
 
 def test_failed_write_leaves_no_output_and_keeps_the_old_file(tmp_path):
@@ -42,8 +42,8 @@ def test_provenance_record_pins_inputs_by_checksum(tmp_path):
     out = tmp_path / "out.txt"
     out.write_text("xyz")
     rec_path = tmp_path / "prov.json"
-    record(rec_path, rule="r", wildcards={"material": "Al"}, inputs=[src], outputs=[out],
-           params={"p": 1}, config_hash="h", threads=1, started=0.0)
+    record(rec_path, Job(rule="r", wildcards={"material": "Al"}, inputs=[src], outputs=[out],
+                         params={"p": 1}, config_hash="h", threads=1, started=0.0))
     rec = json.loads(rec_path.read_text())
     assert rec["inputs"][0]["sha256"] == sha256(src) == \
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
