@@ -5,6 +5,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from prov.model import PROV_LABEL, PROV_TYPE, ProvDocument
+
 from msgnn.errors import InputFileError
 from msgnn.io import atomic_path
 from msgnn.workflow.provenance.lineage import Run, job_label
@@ -20,8 +22,6 @@ def to_prov(run: Run, jobs: dict[str, dict] | None = None):
     agents are the msgnn code version (a SoftwareAgent, per code hash) acting for the user on the
     host. Relations: used, wasGeneratedBy, wasDerivedFrom (each output from each input of its
     job), wasAssociatedWith (job, code, rule), actedOnBehalfOf (code, user)."""
-    from prov.model import PROV_LABEL, PROV_TYPE, ProvDocument
-
     jobs = run.jobs if jobs is None else jobs
     doc = ProvDocument()
     doc.add_namespace("msgnn", MSGNN_NS)
@@ -98,8 +98,6 @@ def write_prov(run: Run, out: str | Path, jobs: dict[str, dict] | None = None) -
     (files provenance.json, .provn, .ttl in it) or a file name ending in .json (the others beside
     it). Each file is read back with prov's deserialiser where prov has one (JSON, Turtle) and
     must give the same document, or InputFileError names it."""
-    from prov.model import ProvDocument
-
     out = Path(out)
     stem = out.with_suffix("") if out.suffix == ".json" else out / "provenance"
     doc = to_prov(run, jobs)
