@@ -129,9 +129,6 @@ rule md_nucleation:
         "../workflow_scripts/md_nucleation.py"
 
 
-from msgnn.graphs.settings import GraphSettings
-
-
 rule atomic_graphs:
     input:
         # replica 0 at the primary orientation
@@ -139,7 +136,7 @@ rule atomic_graphs:
     output:
         "results/graphs/atomic/{material}/T{temperature}.pt",
     params:
-        graphs=GraphSettings.from_dict(config["graphs"]).to_dict(),
+        graphs=SETTINGS.graphs.to_dict(),
         lattice=lambda wc: config["materials"][wc.material]["lattice"],
     log:
         "results/logs/md/atomic_graphs/{material}_T{temperature}.log",
