@@ -107,3 +107,6 @@ def test_snapshot_file_round_trip_and_bad_file(tmp_path):
     np.savez(bad, **snap)
     with pytest.raises(InputFileError, match="q6"):
         build_atomic_graphs(bad, GraphSettings(interface_width_A=5.0, cluster_size_A=6.0))
+    np.savez(bad, **{**snap, "q6": np.ones((F, N)), "pe_eV": np.ones((F, N - 1))})
+    with pytest.raises(InputFileError, match=r"pe_eV has shape \(2, 287\), expected \(2, 288\)"):
+        build_atomic_graphs(bad, GraphSettings(interface_width_A=5.0, cluster_size_A=6.0))
