@@ -106,6 +106,7 @@ def growth_conditions(config: dict) -> list[tuple[str, int]]:
 
 def stage_settings(config: dict) -> SimpleNamespace:
     """The typed settings of every rule, built from a validated config (rules/common.smk)."""
+    from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
     from msgnn.microscopy.hrtem import MicrographSettings
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
@@ -113,6 +114,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
 
     return SimpleNamespace(
         nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
+        graphs=GraphSettings.from_dict(config["graphs"]),
         microscopy_condition=ConditionSettings.from_section(config["microscopy"]),
         microscopy_accuracy=AccuracySettings.from_section(config["microscopy"]),
         hrtem=MicrographSettings.from_dict(config["microscopy"]["hrtem"]),
