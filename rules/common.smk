@@ -1,6 +1,7 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
+from msgnn.md.settings import Material, SlabSettings
 from msgnn.workflow.config import conditions, growth_conditions
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
@@ -51,14 +52,17 @@ def tuned_params_file(wildcards):
     return f"results/tune/{wildcards.base}/best_params.json"
 
 
-# material keys that select runs rather than change one: editing them reruns no existing run
-MD_ONLY_KEYS = ("temperatures_K", "md_temperatures_K", "nucleation_temperatures_K")
+def md_material(wildcards):
+    """Params: the material's settings, without its temperature lists (they select runs, so
+    adding a temperature reruns no other job)."""
+    return Material.from_section(config["materials"][wildcards.material]).to_dict()
 
 
-def md_run_settings():
-    """The md settings a slab run depends on (not the analysis or scheduling keys)."""
-    skip = ("kinetic_fit_max_undercooling_fraction", "melting", "nucleation", "replicas", "extra_orientations")
-    return {k: v for k, v in config["md"].items() if k not in skip}
+def md_slab_settings(orientation=None):
+    """Params: the md settings a slab run depends on (not the analysis or scheduling keys), at
+    `orientation` (default: the primary one)."""
+    slab = SlabSettings.from_section(config["md"])
+    return (slab.replace(orientation=orientation) if orientation else slab).to_dict()
 
 
 def md_orientations():

@@ -1,5 +1,6 @@
 # MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; coexistence Tm; homogeneous nucleation J(T);
 # snapshots -> atomic graphs.
+from msgnn.md.settings import MeltingSettings, NucleationSettings
 from msgnn.workflow.config import condition_seed
 
 
@@ -9,9 +10,8 @@ rule md_run:
         run="results/md/{material}/{orientation}/T{temperature}/r{replica}/run.json",
         snapshots="results/md/{material}/{orientation}/T{temperature}/r{replica}/snapshots.npz",
     params:
-        # the material without its temperature list: adding a temperature reruns no other run
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        md=lambda wc: {**md_run_settings(), "orientation": wc.orientation},
+        material=md_material,
+        md=lambda wc: md_slab_settings(wc.orientation),
         seed=lambda wc: condition_seed(config, "md", wc.material, wc.orientation, wc.temperature, wc.replica),
         checkpoint_dir=md_checkpoint_dir,
     log:
@@ -58,7 +58,7 @@ rule md_kinetics:
         plot=report("results/md/{material}/velocity_vs_temperature.png", category="MD",
                     subcategory="{material}", labels={"material": "{material}", "figure": "v(T)"}),
     params:
-        material=lambda wc: config["materials"][wc.material],
+        material=md_material,
         max_undercooling_fraction=config["md"]["kinetic_fit_max_undercooling_fraction"],
     log:
         "results/logs/md/md_kinetics/{material}.log",
@@ -82,9 +82,9 @@ rule md_melting:
         plot=report("results/md/{material}/coexistence_temperature.png", category="MD",
                     subcategory="{material}", labels={"material": "{material}", "figure": "coexistence T(t)"}),
     params:
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        md=md_run_settings(),
-        melting=config["md"]["melting"],
+        material=md_material,
+        md=md_slab_settings(),
+        melting=MeltingSettings.from_dict(config["md"]["melting"]).to_dict(),
         seed=lambda wc: condition_seed(config, "md_melting", wc.material),
     log:
         "results/logs/md/md_melting/{material}.log",
@@ -110,9 +110,9 @@ rule md_nucleation:
         plot=report("results/md/{material}/nucleation.png", category="MD", subcategory="{material}",
                     labels={"material": "{material}", "figure": "nucleation rate J(T)"}),
     params:
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        temperatures=lambda wc: config["materials"][wc.material].get("nucleation_temperatures_K", []),
-        nucleation=config["md"]["nucleation"],
+        material=md_material,
+        temperatures=lambda wc: config["materials"][wc.material]["nucleation_temperatures_K"],
+        nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]).to_dict(),
         seed=lambda wc: condition_seed(config, "md_nucleation", wc.material),
         partial_dir="results/md/{material}/nucleation_partial",
     log:

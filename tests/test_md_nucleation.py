@@ -8,12 +8,12 @@ import pytest
 from scipy.special import erf
 
 from msgnn.errors import SimulationError
+from md_helpers import AL
 from msgnn.md import nucleation as nuc
+from msgnn.md.settings import NucleationSettings
 
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
-TINY = {"target_atoms": 500, "melt_steps": 300, "quench_steps": 100, "max_steps": 200, "sample_every": 50,
-        "n_nucleus": 100, "stop_fraction": 0.5, "replicas": 2}
+TINY = NucleationSettings.defaults(target_atoms=500, melt_steps=300, quench_steps=100, max_steps=200, sample_every=50,
+                                   n_nucleus=100, stop_fraction=0.5, replicas=2)
 
 
 # ----------------------------------------------------------------------------- analysis, synthetic data
@@ -102,7 +102,7 @@ def test_largest_cluster_and_box():
 
 def test_cluster_tracking_sees_crystal_and_liquid():
     # "melting" at 0.5 Tm keeps the crystal: one cluster spans the box -> nucleated at t = 0
-    xtal = nuc.run_replica(AL, {**TINY, "melt_temperature_factor": 0.5}, 600, seed=3)
+    xtal = nuc.run_replica(AL, TINY.replace(melt_temperature_factor=0.5), 600, seed=3)
     assert xtal["n_atoms"] == 500
     assert xtal["n_max"][0] > 0.9 * 500 and xtal["nucleated"] and xtal["nucleation_time_s"] == 0.0
     # a liquid held above Tm: only small solid-like clusters, censored after max_steps
@@ -135,7 +135,7 @@ def test_study_resumes_from_partial_files(tmp_path, monkeypatch):
 
 
 def test_lammps_failure_names_material_temperature_and_replica():
-    bad = {**AL, "element": "Xx", "mass_amu": 27.0}     # not in the potential file
+    bad = AL.replace(element="Xx", mass_amu=27.0)     # not in the potential file
     with pytest.raises(SimulationError, match=r"Al nucleation at 700 K, replica 0.*pair_coeff"):
         nuc.nucleation_study("Al", bad, [700], TINY, seed=1)
 

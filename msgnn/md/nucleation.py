@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from msgnn.io import read_json, save_figure, sha256, write_json
-from msgnn.md.lammps_env import resolve_potential
+from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, NucleationSettings
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command
 from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom
@@ -179,69 +179,84 @@ def fit_mfpt(trajectories, n_max_size: int, n_boot: int = 200, seed: int = 0, mi
 def run_replica(material: Material, settings: NucleationSettings, temperature_K: float, seed: int,
                 context: str = "nucleation replica") -> dict:
     """Melt, quench and hold one box at T, tracking the largest solid-like cluster (see module doc)."""
-    s = settings
     T = float(temperature_K)
-    lattice = material.lattice
-    info = LATTICES[lattice]
-    a = float(material.lattice_constant_A)
-    ts_fs = float(material.timestep_fs)
-    t_melt = float(s.melt_temperature_factor) * float(material.reference_melting_point_K)
-    n = box_cells(lattice, int(s.target_atoms))
-    every = int(s.sample_every)
-    tdamp, pdamp = float(s.thermostat_damp_ps), float(s.barostat_damp_ps)
     seed = lammps_seed(seed)
     started = time.time()
     with open_lammps(material, context) as c:
-        c.comment(f"msgnn homogeneous nucleation: {n}^3 {lattice} cells melted at {t_melt:.0f} K, quenched to {T:g} K")
-        create_box(c, material, lattice_command(lattice, a), (n, n, n), atom_map=True)
-        for cmd in classification_commands(lattice, a):
-            c(cmd)
-        c(f"variable solidlike atom c_bonds>={info.min_bonds}")
-        c("group solidlike empty")
-        c(f"compute clusters solidlike cluster/atom {info.first_shell_cutoff(a):.4f}")
-        c.comment("melt (NPT, zero pressure), then quench linearly to T")
-        c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
-        c(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
-        c(f"fix integ all npt temp {t_melt:.2f} {t_melt:.2f} {tdamp} iso 0 0 {pdamp}")
-        c(f"run {int(s.melt_steps)}")
-        check_finite(c, "melting")
-        c("unfix integ")
-        c(f"fix integ all npt temp {t_melt:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
-        c(f"run {int(s.quench_steps)}")
-        check_finite(c, "the quench")
-        c("unfix integ")
-        c.comment("hold at T (NPT, zero pressure); largest solid-like cluster every sample")
-        c(f"fix integ all npt temp {T:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
-        c("run 0 post no")
-        n_atoms = int(c.lmp.get_natoms())
-        stop_at = max(float(s.stop_fraction) * n_atoms, float(s.n_nucleus))
-
-        def sample() -> int:
-            c("group solidlike clear")
-            c("group solidlike variable solidlike")
-            solid = per_atom(c, "bonds") >= info.min_bonds
-            return largest_cluster(per_atom(c, "clusters"), solid)
-
-        times, n_max, volumes, temps = [0.0], [sample()], [], []
-        max_samples = max(int(s.max_steps) // every, 1)
-        for k in range(1, max_samples + 1):
-            c(f"run {every} pre no post no")
-            check_finite(c, f"the hold at T (step {k * every})")
-            times.append(k * every * ts_fs * 1e-15)
-            n_max.append(sample())
-            volumes.append(float(c.lmp.get_thermo("vol")))
-            temps.append(float(c.lmp.get_thermo("temp")))
-            if n_max[-1] >= stop_at:
-                break
+        n = _melt_and_quench(c, material, settings, T, seed)
+        hold = _hold(c, material, settings, T)
         script = c.input_script
         version = c.version()
-    t_nuc = committed_nucleation_time(times, n_max, float(s.n_nucleus), stop_at)
-    return {"temperature_K": T, "seed": seed, "n_atoms": n_atoms, "cells": n,
+    times, n_max = hold["time_s"], hold["n_max"]
+    t_nuc = committed_nucleation_time(times, n_max, float(settings.n_nucleus), hold["stop_at"])
+    return {"temperature_K": T, "seed": seed, "n_atoms": hold["n_atoms"], "cells": n,
             "nucleated": t_nuc is not None, "nucleation_time_s": t_nuc,
             "observed_time_s": t_nuc if t_nuc is not None else times[-1],
             "hold_time_s": times[-1], "time_s": times, "n_max": n_max,
-            "mean_volume_m3": float(np.mean(volumes)) * 1e-30, "mean_temperature_K": float(np.mean(temps)),
+            "mean_volume_m3": float(np.mean(hold["volumes"])) * 1e-30,
+            "mean_temperature_K": float(np.mean(hold["temperatures"])),
             "wall_time_s": time.time() - started, "input_script": script, "lammps_version": version}
+
+
+def _melt_and_quench(c: Lammps, material: Material, s: NucleationSettings, T: float, seed: int) -> int:
+    """The cubic box with the classification and cluster computes, melted (NPT, P = 0) and
+    quenched linearly to T. Returns the unit cells per side."""
+    lattice = material.lattice
+    info = LATTICES[lattice]
+    a = float(material.lattice_constant_A)
+    t_melt = float(s.melt_temperature_factor) * float(material.reference_melting_point_K)
+    n = box_cells(lattice, int(s.target_atoms))
+    tdamp, pdamp = float(s.thermostat_damp_ps), float(s.barostat_damp_ps)
+    c.comment(f"msgnn homogeneous nucleation: {n}^3 {lattice} cells melted at {t_melt:.0f} K, quenched to {T:g} K")
+    create_box(c, material, lattice_command(lattice, a), (n, n, n), atom_map=True)
+    for cmd in classification_commands(lattice, a):
+        c(cmd)
+    c(f"variable solidlike atom c_bonds>={info.min_bonds}")
+    c("group solidlike empty")
+    c(f"compute clusters solidlike cluster/atom {info.first_shell_cutoff(a):.4f}")
+    c.comment("melt (NPT, zero pressure), then quench linearly to T")
+    c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
+    c(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
+    c(f"fix integ all npt temp {t_melt:.2f} {t_melt:.2f} {tdamp} iso 0 0 {pdamp}")
+    c(f"run {int(s.melt_steps)}")
+    check_finite(c, "melting")
+    c("unfix integ")
+    c(f"fix integ all npt temp {t_melt:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
+    c(f"run {int(s.quench_steps)}")
+    check_finite(c, "the quench")
+    c("unfix integ")
+    return n
+
+
+def _hold(c: Lammps, material: Material, s: NucleationSettings, T: float) -> dict:
+    """Hold at T (NPT, P = 0), sampling the largest solid-like cluster every `sample_every` steps
+    until it holds `stop_fraction` of the atoms (at least n_nucleus) or `max_steps` have passed."""
+    min_bonds = LATTICES[material.lattice].min_bonds
+    every = int(s.sample_every)
+    c.comment("hold at T (NPT, zero pressure); largest solid-like cluster every sample")
+    c(f"fix integ all npt temp {T:.2f} {T:.2f} {float(s.thermostat_damp_ps)} iso 0 0 {float(s.barostat_damp_ps)}")
+    c("run 0 post no")
+    n_atoms = int(c.lmp.get_natoms())
+    stop_at = max(float(s.stop_fraction) * n_atoms, float(s.n_nucleus))
+
+    def sample() -> int:
+        c("group solidlike clear")
+        c("group solidlike variable solidlike")
+        solid = per_atom(c, "bonds") >= min_bonds
+        return largest_cluster(per_atom(c, "clusters"), solid)
+
+    out = {"n_atoms": n_atoms, "stop_at": stop_at, "time_s": [0.0], "n_max": [sample()], "volumes": [],
+           "temperatures": []}
+    for k in range(1, max(int(s.max_steps) // every, 1) + 1):
+        c(f"run {every} pre no post no")
+        check_finite(c, f"the hold at T (step {k * every})")
+        out["time_s"].append(k * every * float(material.timestep_fs) * 1e-15)
+        out["n_max"].append(sample())
+        out["volumes"].append(float(c.lmp.get_thermo("vol")))
+        out["temperatures"].append(float(c.lmp.get_thermo("temp")))
+        if out["n_max"][-1] >= stop_at:
+            break
+    return out
 
 
 # --------------------------------------------------------------------------- one material (the job)

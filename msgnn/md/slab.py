@@ -222,12 +222,6 @@ def _write_checkpoint(c: Lammps, checkpoint_dir: Path, state: dict) -> None:
             p.unlink(missing_ok=True)
 
 
-def _growth_fixes(c: Lammps, plan: _Plan, langevin_seed: int) -> None:
-    T = plan.T
-    c(f"fix lang all langevin {T:.2f} {T:.2f} {plan.md.thermostat_damp_ps} {langevin_seed} zero yes")
-    c(f"fix integ all nph z 0.0 0.0 {plan.md.barostat_damp_ps}")
-
-
 def run_condition(material_name: str, material: Material, md: SlabSettings, temperature_K: int, seed: int, *,
                   checkpoint_dir: str | Path | None = None) -> tuple[dict, dict]:
     """Simulate one condition; return (run record, snapshot arrays). `md` is resolved for the
@@ -248,7 +242,7 @@ def run_condition(material_name: str, material: Material, md: SlabSettings, temp
     t0 = time.time()
     state = _start(plan, ckpt_dir)
     started = t0 - state.get("wall_s", 0.0)
-    resumed_from = state["series"]["time_ps"][-1] if state["k"] else None
+    resumed_from = state["series"]["time_ps"][-1] if state["k"] else None   # a checkpoint is past sample 0
     with open_lammps(material, plan.context) as c:
         if resumed_from is None:
             _build(c, plan, state)
@@ -309,6 +303,12 @@ def _resume(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path) -> None:
     for cmd in classification_commands(plan.material.lattice, state["a_T"]):
         c(cmd)
     _growth_fixes(c, plan, lammps_seed(plan.seed * 7919 + int(state["step"])))
+
+
+def _growth_fixes(c: Lammps, plan: _Plan, langevin_seed: int) -> None:
+    T = plan.T
+    c(f"fix lang all langevin {T:.2f} {T:.2f} {plan.md.thermostat_damp_ps} {langevin_seed} zero yes")
+    c(f"fix integ all nph z 0.0 0.0 {plan.md.barostat_damp_ps}")
 
 
 def _grow(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path | None, started: float) -> dict:
