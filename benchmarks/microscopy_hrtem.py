@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--results", default="results")
     ap.add_argument("--materials", nargs="+", default=["Al", "Cu", "Si"])
     args = ap.parse_args()
-    settings = MicrographSettings.from_dict({"threads": args.threads})
+    settings = MicrographSettings.defaults(threads=args.threads)
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
     print(f"machine: {cpu}, {os.cpu_count()} cores, threads per image {args.threads}, "

@@ -1,12 +1,14 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
-from msgnn.md.settings import Material, SlabSettings
-from msgnn.workflow.config import conditions, growth_conditions
+from msgnn.workflow.config import conditions, growth_conditions, stage_settings
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
 MATERIALS = list(config["materials"])
+# typed settings of every rule, built once from the validated config; rules pass
+# SETTINGS.<name>.to_dict() as params, so a changed setting reruns exactly the jobs that use it
+SETTINGS = stage_settings(config)
 
 
 def expand_conditions(pattern, conds):
@@ -15,10 +17,6 @@ def expand_conditions(pattern, conds):
 
 def material_temperatures(material):
     return [t for m, t in CONDITIONS if m == material]
-
-
-def material_config(wildcards):
-    return config["materials"][wildcards.material]
 
 
 def real_files(section, key):
@@ -55,13 +53,13 @@ def tuned_params_file(wildcards):
 def md_material(wildcards):
     """Params: the material's settings, without its temperature lists (they select runs, so
     adding a temperature reruns no other job)."""
-    return Material.from_section(config["materials"][wildcards.material]).to_dict()
+    return SETTINGS.md_materials[wildcards.material].to_dict()
 
 
 def md_slab_settings(orientation=None):
     """Params: the md settings a slab run depends on (not the analysis or scheduling keys), at
     `orientation` (default: the primary one)."""
-    slab = SlabSettings.from_section(config["md"])
+    slab = SETTINGS.md_slab
     return (slab.replace(orientation=orientation) if orientation else slab).to_dict()
 
 

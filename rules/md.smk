@@ -1,6 +1,5 @@
 # MD stage: crystal–liquid slabs in LAMMPS -> v(T), mu, Tm; coexistence Tm; homogeneous nucleation J(T);
 # snapshots -> atomic graphs.
-from msgnn.md.settings import MeltingSettings, NucleationSettings
 from msgnn.workflow.config import condition_seed
 
 
@@ -84,7 +83,7 @@ rule md_melting:
     params:
         material=md_material,
         md=md_slab_settings(),
-        melting=MeltingSettings.from_dict(config["md"]["melting"]).to_dict(),
+        melting=SETTINGS.md_melting.to_dict(),
         seed=lambda wc: condition_seed(config, "md_melting", wc.material),
     log:
         "results/logs/md/md_melting/{material}.log",
@@ -112,7 +111,7 @@ rule md_nucleation:
     params:
         material=md_material,
         temperatures=lambda wc: config["materials"][wc.material]["nucleation_temperatures_K"],
-        nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]).to_dict(),
+        nucleation=SETTINGS.md_nucleation.to_dict(),
         seed=lambda wc: condition_seed(config, "md_nucleation", wc.material),
         partial_dir="results/md/{material}/nucleation_partial",
     log:

@@ -89,7 +89,7 @@ def slab():
 
 @pytest.fixture(scope="module")
 def fast():
-    return MicrographSettings.from_dict(FAST)
+    return MicrographSettings.defaults(**FAST)
 
 
 # ----------------------------------------------------------------------------- fringes without abTEM
@@ -179,7 +179,7 @@ def test_hrtem_pixel_size_metadata_and_interfaces(slab, fast):
     # the dose matters: a noise-free image differs, the same seed reproduces the noise
     again = simulate_hrtem(fr, fast, seed=2)
     assert np.array_equal(again.image, sim.image)
-    clean = simulate_hrtem(fr, MicrographSettings.from_dict({**FAST, "hrtem": {**FAST["hrtem"], "dose_e_per_A2": 0}}))
+    clean = simulate_hrtem(fr, MicrographSettings.defaults(**{**FAST, "hrtem": {**FAST["hrtem"], "dose_e_per_A2": 0}}))
     assert not np.array_equal(clean.image, sim.image) and clean.image.std() < sim.image.std()
 
 
@@ -195,7 +195,7 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     pos, L, solid, zi = slab
     npz = write_snapshots(tmp_path / "snapshots.npz", pos, L, solid, zi, frames=2)
     out = tmp_path / "hrtem"
-    m = process_hrtem_condition(npz, out, FAST, seed=5, interface_width_A=6.0, cluster_size_A=6.0,
+    m = process_hrtem_condition(npz, out, fast, seed=5, interface_width_A=6.0, cluster_size_A=6.0,
                                 material="Al", temperature_K=900, timing_json=tmp_path / "timing.json")
     for name in OUTPUT_FILES.values():
         assert (out / name).is_file(), name
@@ -252,7 +252,7 @@ def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
     with pytest.raises(InputFileError, match=r"nan\.npz.*non-finite.*frame 0, atom 7"):
         load_snapshots(nan)
     with pytest.raises(InputFileError, match=r"nan\.npz"):
-        process_hrtem_condition(nan, tmp_path / "o", FAST, interface_width_A=6.0, cluster_size_A=6.0)
+        process_hrtem_condition(nan, tmp_path / "o", MicrographSettings.defaults(**FAST), interface_width_A=6.0, cluster_size_A=6.0)
     assert not (tmp_path / "o").exists()
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
@@ -262,13 +262,13 @@ def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
 
 def test_bad_settings_raise_config_errors():
     with pytest.raises(ConfigError, match="detector_outer_mrad.*exceeds"):
-        MicrographSettings.from_dict({"haadf": {"sampling_A": 0.1, "detector_outer_mrad": 200}})
+        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200})
     with pytest.raises(ConfigError, match="unknown key"):
-        MicrographSettings.from_dict({"hrtem": {"cs": 1}})
+        MicrographSettings.defaults(hrtem={"cs": 1})
     with pytest.raises(ConfigError, match="hrtem.pixel_size_A"):
-        MicrographSettings.from_dict({"hrtem": {"pixel_size_A": 0.01}})
+        MicrographSettings.defaults(hrtem={"pixel_size_A": 0.01})
     with pytest.raises(ConfigError, match="thickness_A"):
-        MicrographSettings.from_dict({"thickness_A": -1})
+        MicrographSettings.defaults(thickness_A=-1)
 
 
 def test_frame_uses_box_coordinates(tmp_path, slab):
@@ -283,7 +283,7 @@ def test_haadf_is_z_contrast_and_resolves_the_lattice(slab, fast):
     enough for the fringe segmentation to find the crystal."""
     pos, L, solid, zi = slab
     fr = Frame(pos, L, solid, zi, "Al", None)
-    sim = simulate_haadf(fr, MicrographSettings.from_dict({**FAST, "haadf": {**FAST["haadf"], "dose_e_per_A2": 0}}))
+    sim = simulate_haadf(fr, MicrographSettings.defaults(**{**FAST, "haadf": {**FAST["haadf"], "dose_e_per_A2": 0}}))
     assert sim.image.shape == tuple(int(np.ceil(L[i] / 0.5)) for i in (1, 2))
     assert sim.metadata["prism_plane_waves"] > 10 and sim.metadata["synthetic"] is True
     assert 0 < sim.image.mean() < 0.05

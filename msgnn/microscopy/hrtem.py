@@ -51,18 +51,18 @@ all settings, the abTEM version and ``"synthetic": True``.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from msgnn.errors import ConfigError, InputFileError
+from msgnn.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,81 +74,65 @@ REQUIRED_KEYS = ("positions_A", "cell_A", "solid", "element", "interface_z_A")
 
 # ----------------------------------------------------------------------------- settings
 
-@dataclass
-class HrtemOptics:
-    """Plane-wave HRTEM: objective lens, camera and dose."""
-    sampling_A: float = 0.05            # multislice grid
-    slice_thickness_A: float = 2.0
-    Cs_um: float = -15.0                # spherical aberration (negative: NCSI, bright atoms)
-    defocus_A: float | str = "scherzer"  # abTEM convention: defocus = -C10; "scherzer" from Cs
-    objective_aperture_mrad: float = 25.0
-    focal_spread_A: float = 20.0        # 1/e width of the defocus spread (temporal coherence)
-    pixel_size_A: float = 0.1           # camera pixel the image is resampled to
-    dose_e_per_A2: float = 2.0e4        # 0 or None: noise-free
+@dataclass(frozen=True)
+class HrtemOptics(Settings):
+    """Plane-wave HRTEM: objective lens, camera and dose (config microscopy.hrtem.hrtem)."""
+    SECTION = ("microscopy", "hrtem", "hrtem")
+    sampling_A: float                   # multislice grid
+    slice_thickness_A: float
+    Cs_um: float                        # spherical aberration (negative: NCSI, bright atoms)
+    defocus_A: float | str              # abTEM convention: defocus = -C10; "scherzer" from Cs
+    objective_aperture_mrad: float
+    focal_spread_A: float               # 1/e width of the defocus spread (temporal coherence)
+    pixel_size_A: float                 # camera pixel the image is resampled to
+    dose_e_per_A2: float                # 0 or None: noise-free
 
 
-@dataclass
-class HaadfOptics:
-    """PRISM HAADF-STEM: probe, detector, scan and dose."""
-    sampling_A: float = 0.05
-    slice_thickness_A: float = 2.0
-    thickness_A: float | None = None    # None: one MD cell along the beam
-    probe_semiangle_mrad: float = 20.0
-    probe_Cs_um: float = 0.0
-    probe_defocus_A: float = 0.0
-    detector_inner_mrad: float = 70.0
-    detector_outer_mrad: float = 130.0
-    scan_step_A: float = 0.4
-    prism_window_A: float = 6.0         # S-matrix interpolation: probe window ~ this in y and z
-    dose_e_per_A2: float = 1.0e5
+@dataclass(frozen=True)
+class HaadfOptics(Settings):
+    """PRISM HAADF-STEM: probe, detector, scan and dose (config microscopy.hrtem.haadf)."""
+    SECTION = ("microscopy", "hrtem", "haadf")
+    sampling_A: float
+    slice_thickness_A: float
+    thickness_A: float | None           # None: one MD cell along the beam
+    probe_semiangle_mrad: float
+    probe_Cs_um: float
+    probe_defocus_A: float
+    detector_inner_mrad: float
+    detector_outer_mrad: float
+    scan_step_A: float
+    prism_window_A: float               # S-matrix interpolation: probe window ~ this in y and z
+    dose_e_per_A2: float
 
 
-@dataclass
-class FringeOptions:
-    """Local-FFT lattice-fringe analysis (msgnn.microscopy.fringes)."""
-    window_A: float = 12.0
-    step_A: float = 1.0
-    d_min_A: float = 1.0
-    d_max_A: float = 4.0
-    n_peaks: int = 4
-    min_region_A2: float = 30.0
+@dataclass(frozen=True)
+class FringeOptions(Settings):
+    """Local-FFT lattice-fringe analysis (msgnn.microscopy.fringes; config microscopy.hrtem.fringes)."""
+    SECTION = ("microscopy", "hrtem", "fringes")
+    window_A: float
+    step_A: float
+    d_min_A: float
+    d_max_A: float
+    n_peaks: int
+    min_region_A2: float
 
 
-@dataclass
-class MicrographSettings:
-    """All settings of the atomic-resolution micrographs (config ``microscopy.hrtem``)."""
-    energy_keV: float = 300.0
-    thickness_A: float = 40.0           # HRTEM specimen thickness (MD cell repeated along the beam)
-    parametrization: str = "lobato"
-    threads: int = 1                    # dask workers / BLAS threads
-    all_frames: bool = True             # HRTEM + per-cluster crystallinity for every snapshot
-    hrtem: HrtemOptics = field(default_factory=HrtemOptics)
-    haadf: HaadfOptics = field(default_factory=HaadfOptics)
-    fringes: FringeOptions = field(default_factory=FringeOptions)
+@dataclass(frozen=True)
+class MicrographSettings(Settings):
+    """All settings of the atomic-resolution micrographs (config ``microscopy.hrtem``), checked
+    for what the schema cannot say (grids against detector angles, pixel against sampling)."""
+    SECTION = ("microscopy", "hrtem")
+    energy_keV: float
+    thickness_A: float                  # HRTEM specimen thickness (MD cell repeated along the beam)
+    parametrization: str
+    all_frames: bool                    # HRTEM + per-cluster crystallinity for every snapshot
+    hrtem: HrtemOptics
+    haadf: HaadfOptics
+    fringes: FringeOptions
+    threads: int = 1                    # dask workers / BLAS threads: the job's, not a config key
 
-    @classmethod
-    def from_dict(cls, d: dict | None, source: str = "microscopy.hrtem") -> "MicrographSettings":
-        """Settings from a (partial) dict; unknown keys and non-positive sizes raise ConfigError."""
-        d = dict(d or {})
-        sub = {"hrtem": HrtemOptics, "haadf": HaadfOptics, "fringes": FringeOptions}
-        kwargs = {}
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key, value in d.items():
-            if key not in names:
-                raise ConfigError(f"{source}: unknown key '{key}' (expected one of {sorted(names)})")
-            if key in sub:
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{source}.{key}: expected a mapping, got {value!r}")
-                known = {f.name for f in dataclasses.fields(sub[key])}
-                bad = sorted(set(value) - known)
-                if bad:
-                    raise ConfigError(f"{source}.{key}: unknown key(s) {bad} (expected {sorted(known)})")
-                kwargs[key] = sub[key](**value)
-            else:
-                kwargs[key] = value
-        s = cls(**kwargs)
-        s._check(source)
-        return s
+    def __post_init__(self):
+        self._check(".".join(self.SECTION))
 
     def _check(self, source: str) -> None:
         positive = {"energy_keV": self.energy_keV, "thickness_A": self.thickness_A, "threads": self.threads,
@@ -192,9 +176,6 @@ class MicrographSettings:
         if isinstance(self.hrtem.defocus_A, str) and self.hrtem.defocus_A.lower() != "scherzer":
             raise ConfigError(f"{source}.hrtem.defocus_A: expected a number (Å) or 'scherzer', got "
                               f"{self.hrtem.defocus_A!r}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def wavelength_A(energy_keV: float) -> float:
@@ -357,14 +338,14 @@ def _dose_noise(measurement, dose: float | None, seed: int) -> np.ndarray:
     return np.asarray(counts.array, dtype=np.float64) / per_pixel
 
 
-def simulate_hrtem(fr: Frame, settings: MicrographSettings | None = None, seed: int = 0) -> SimulatedImage:
+def simulate_hrtem(fr: Frame, settings: MicrographSettings, seed: int = 0) -> SimulatedImage:
     """Plane-wave HRTEM image of a frame (see the module docstring for the optics).
 
     The image is the intensity (bright field = 1 without specimen) with Poisson noise for the dose,
     in units of the mean vacuum intensity, resampled to ``hrtem.pixel_size_A``.
     """
     import abtem
-    s = settings or MicrographSettings()
+    s = settings
     o = s.hrtem
     atoms = snapshot_atoms(fr, s.thickness_A)
     t0 = time.perf_counter()
@@ -413,14 +394,14 @@ def prism_interpolation(extent_A, window_A: float) -> tuple[int, int]:
                  for L in extent_A)
 
 
-def simulate_haadf(fr: Frame, settings: MicrographSettings | None = None, seed: int = 0) -> SimulatedImage:
+def simulate_haadf(fr: Frame, settings: MicrographSettings, seed: int = 0) -> SimulatedImage:
     """HAADF-STEM image of a frame by PRISM (abtem.SMatrix) with an annular detector.
 
     The signal is the fraction of the incident probe intensity reaching the detector, with
     Poisson noise for the dose (electrons per scan pixel = dose x step^2).
     """
     import abtem
-    s = settings or MicrographSettings()
+    s = settings
     o = s.haadf
     atoms = snapshot_atoms(fr, o.thickness_A)
     L = np.diag(atoms.cell)[:2]
@@ -563,7 +544,7 @@ def hrtem_figure(path, hrtem: SimulatedImage, haadf: SimulatedImage, analysis: d
     save_figure(fig, path)
 
 
-def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, settings: dict | MicrographSettings | None = None,
+def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, settings: MicrographSettings,
                             seed: int = 0, *, interface_width_A: float, cluster_size_A: float,
                             material: str | None = None, temperature_K: float | None = None,
                             timing_json: str | Path | None = None) -> dict:
@@ -587,7 +568,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     """
     from msgnn.io import save_torch, write_json
     from msgnn.microscopy.io import write_micrograph
-    s = settings if isinstance(settings, MicrographSettings) else MicrographSettings.from_dict(settings)
+    s = settings
     snap = load_snapshots(snapshots_npz)
     out = Path(out_dir)
     n_frames = snap["positions_A"].shape[0]
