@@ -24,7 +24,7 @@ def test_plateau_estimator_on_a_synthetic_series():
     assert est["stderr_K"] == pytest.approx(5.0 / np.sqrt(800), rel=0.6)
     assert abs(est["drift_K_per_sample"]) < 0.01
     with pytest.raises(ValueError):
-        plateau_estimate([926.0, np.nan] * 10)
+        plateau_estimate([926.0, np.nan] * 10, 0.4, 5)
 
 
 def test_replicas_combine_to_mean_and_standard_error():

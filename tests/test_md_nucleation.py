@@ -79,13 +79,13 @@ def _erf_trajectories(n_traj, n_star, Z, tau_mean, rng, n_top=80):
 def test_mfpt_fit_recovers_critical_size():
     rng = np.random.default_rng(3)
     traj = _erf_trajectories(40, n_star=30.0, Z=0.04, tau_mean=10.0, rng=rng)
-    fit = nuc.fit_mfpt(traj, 80, n_boot=50, seed=1)
+    fit = nuc.fit_mfpt(traj, 80, n_boot=50, seed=1, min_replicas=4)
     assert fit["critical_size"] == pytest.approx(30.0, abs=1.5)
     assert fit["zeldovich_Z"] == pytest.approx(0.04, rel=0.15)
     lo, hi = fit["critical_size_ci95"]
     assert lo <= fit["critical_size"] <= hi
     assert fit["tau_J_s"] == pytest.approx(np.mean([nuc.first_passage_time(t, m, 80) for t, m in traj]), rel=0.1)
-    assert nuc.fit_mfpt(traj[:3], 80) is None               # too few replicas: no estimate
+    assert nuc.fit_mfpt(traj[:3], 80, 50, 1, min_replicas=4) is None   # too few replicas: no estimate
     t, m = traj[0]
     assert nuc.first_passage_time(t, m, 1e9) is None
 

@@ -31,7 +31,7 @@ from msgnn.md.system import check_finite, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
 
-def plateau_estimate(temperatures, discard_fraction: float = 0.4, blocks: int = 5) -> dict:
+def plateau_estimate(temperatures, discard_fraction: float, blocks: int) -> dict:
     """Mean and standard error of the plateau of a temperature series: the first
     `discard_fraction` of the samples are dropped (the relaxation), the rest is cut into `blocks`
     equal blocks whose means give the standard error (std of block means / sqrt(blocks)), which
@@ -84,11 +84,10 @@ def coexistence_run(material: Material, md: SlabSettings, melting: MeltingSettin
     steps = int(melting.steps)
     n_samples = max(steps // every, 4 * int(melting.blocks))
     pdamp = float(md.barostat_damp_ps)
-    a_T = densities.a_T
     started = time.time()
     with open_lammps(material, context) as c:
-        c.comment(f"msgnn NPH coexistence: start {T0:.1f} K, a = {a_T:.5f} A (NPT crystal at Tm_ref)")
-        geom = build_two_phase(c, material, md, a_T, densities.v_liquid, densities.v_melt, T0, seed)
+        c.comment(f"msgnn NPH coexistence: start {T0:.1f} K, a = {densities.a_T:.5f} A (NPT crystal at Tm_ref)")
+        geom = build_two_phase(c, material, md, densities, T0, seed)
         c.comment("thermalise the whole slab at the start temperature (Langevin, barostat along z only)")
         c(f"velocity solid create {T0:.2f} {seed + 3} mom yes rot no dist gaussian")
         c(f"fix lang all langevin {T0:.2f} {T0:.2f} 0.1 {seed + 4} zero yes")

@@ -148,7 +148,7 @@ def _fit_erf(sizes, tau):
     return p
 
 
-def fit_mfpt(trajectories, n_max_size: int, n_boot: int = 200, seed: int = 0, min_replicas: int = 4) -> dict | None:
+def fit_mfpt(trajectories, n_max_size: int, n_boot: int, seed: int, min_replicas: int) -> dict | None:
     """Wedekind-Reguera-Strey fit of the MFPT curve tau(n), n = 1..n_max_size, over trajectories
     (times, n_max) that all reached n_max_size. Returns tau_J, Z, n* and a bootstrap (over
     trajectories) 95 % interval of n*; None with fewer than `min_replicas` trajectories."""

@@ -59,6 +59,9 @@ class SlabSettings(Settings):
         """These settings with the material's overrides applied: the one place they are resolved."""
         return self.replace(**{k: getattr(material, k) for k in SLAB_OVERRIDES if getattr(material, k) is not None})
 
+    def melt_temperature_K(self, material: Material) -> float:
+        return self.melt_temperature_factor * float(material.reference_melting_point_K)
+
 
 @dataclass(frozen=True)
 class MeltingSettings(Settings):

@@ -60,7 +60,7 @@ def measure_densities(material: Material, temperature_K: float, seed: int, md: S
         return Densities(a0)
     n = {"diamond": 3, "fcc": 4, "bcc": 5}[material.lattice]
     T = float(temperature_K)
-    t_melt = md.melt_temperature_factor * float(material.reference_melting_point_K)
+    t_melt = md.melt_temperature_K(material)
     half = max((steps // 2) // 10 * 10, 10)
     with open_lammps(material, f"{material.element} NPT crystal/liquid at {T:g} K") as lmp:
         create_box(lmp, material, f"lattice {material.lattice} {a0}", (n, n, n))
@@ -281,7 +281,7 @@ def _build(c: Lammps, plan: _Plan, state: dict) -> None:
     T, seed = plan.T, plan.seed
     c.comment(f"msgnn slab: {plan.name} T={plan.temperature_K} K orientation {plan.md.orientation}; "
               f"a(T)={state['a_T']:.5f} A from an NPT crystal run")
-    build_two_phase(c, plan.material, plan.md, state["a_T"], state["v_liquid"], state["v_melt"], T, seed)
+    build_two_phase(c, plan.material, plan.md, Densities(state["a_T"], state["v_liquid"], state["v_melt"]), T, seed)
     c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
     c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
     _growth_fixes(c, plan, seed + 4)
@@ -546,19 +546,20 @@ def simulate(material_name: str, material: Material, md: SlabSettings, temperatu
     return record
 
 
-def build_two_phase(c: Lammps, material: Material, md: SlabSettings, a_T: float, v_liquid: float | None,
-                    v_melt: float | None, temperature_K: float, seed: int) -> dict:
+def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: Densities, temperature_K: float,
+                    seed: int) -> dict:
     """Set up, in the open LAMMPS instance `c`, the crystal–liquid slab of `run_condition`
-    (crystal middle half at lattice constant `a_T`, outer half melted at the melt temperature with
-    the crystal held fixed, brought to the liquid density `v_liquid` and to `temperature_K`), and
+    (crystal middle half at the lattice constant `densities.a_T`, outer half melted at the melt
+    temperature with the crystal held fixed, brought to the liquid density and to `temperature_K`), and
     stop there: no fix is left defined, the crystal atoms have no velocities yet. Defines the
     groups `solid`/`liquid` and the classification computes (`bonds` etc.). `md` must already
     be resolved for the material. Returns the geometry (n_atoms, area_A2, n_density_per_A3, box
     z origin and length, cells)."""
     lattice = material.lattice
     info = LATTICES[lattice]
+    a_T, v_liquid, v_melt = densities.a_T, densities.v_liquid, densities.v_melt
     T = float(temperature_K)
-    t_melt = md.melt_temperature_factor * float(material.reference_melting_point_K)
+    t_melt = md.melt_temperature_K(material)
     nx, ny, nz = (int(v) for v in md.cells)
     create_box(c, material, lattice_command(lattice, a_T, md.orientation), (nx, ny, nz), atom_map=True)
     c("thermo_modify lost error norm no")
