@@ -202,7 +202,7 @@ def test_si_lengths_and_areas_of_facets_become_log10(tmp_path):
     f = torch.load(ci.facets, weights_only=True)
     area = torch.rand(len(f[0]["facet_x"])) * 1e-14 + 1e-16
     f[0]["facet_x"] = torch.stack([area, f[0]["facet_x"][:, 1]], 1)
-    f[0]["feature_names"] = {"facet": ["area_m2", "orientation_rad"], "edge": ["boundary_length_m"]}
+    f[0]["feature_names"] = {"facet_x": ["area_m2", "orientation_rad"], "facet_edge_attr": ["boundary_length_m"]}
     torch.save(f, ci.facets)
     s = build_samples([ci])[0][0]
     torch.testing.assert_close(s["facet"].x[:, 0], torch.log10(area))

@@ -101,7 +101,7 @@ def test_boundary_f1_tolerance():
 def test_physical_units_scale_with_pixel_size():
     m, img = synthetic_image(96, 25, 0.0, 1.0, np.random.default_rng(0))
     g1, g2 = facet_graph(m.labels, img, 1e-8), facet_graph(m.labels, img, 3e-8)
-    names = g1["feature_names"]["facet"]
+    names = g1["feature_names"]["facet_x"]
     x1, x2 = g1["facet_x"].double(), g2["facet_x"].double()
     for name, power in [("area_m2", 2), ("equivalent_diameter_m", 1), ("perimeter_m", 1),
                         ("orientation_rad", 0), ("eccentricity", 0)]:

@@ -14,9 +14,10 @@ import torch
 
 from msgnn.errors import ConfigError, InputFileError
 from msgnn.microscopy import fringes
+from msgnn.md.snapshots import read_snapshots
 from msgnn.microscopy.hrtem import (CLUSTER_FEATURES, OUTPUT_FILES, Frame, MicrographSettings, analyse_image,
-                                    frame, load_snapshots, process_hrtem_condition, simulate_haadf,
-                                    simulate_hrtem, snapshot_atoms)
+                                    frame, process_hrtem_condition, simulate_haadf, simulate_hrtem,
+                                    snapshot_atoms)
 from msgnn.microscopy.io import read_image
 
 A_AL = 4.05
@@ -220,7 +221,8 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     assert timing["time_per_image_s"]["haadf"] > 0 and len(timing["hrtem_frames"]) == 2
     # per-cluster crystallinity, aligned with the atomic graph's clusters
     from msgnn.graphs.atomic import build_atomic_graphs
-    graphs = build_atomic_graphs(npz, interface_width_A=6.0, cluster_size_A=6.0)
+    from msgnn.graphs.settings import GraphSettings
+    graphs = build_atomic_graphs(npz, GraphSettings(interface_width_A=6.0, cluster_size_A=6.0))
     feats = torch.load(out / OUTPUT_FILES["clusters"])
     assert feats["feature_names"] == CLUSTER_FEATURES and feats["frames"] == [0, 1] and feats["synthetic"]
     for g, x in zip(graphs, feats["cluster_x"]):
@@ -238,31 +240,31 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
 def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
     pos, L, solid, zi = slab
     with pytest.raises(InputFileError, match="file not found"):
-        load_snapshots(tmp_path / "absent.npz")
+        read_snapshots(tmp_path / "absent.npz")
     p = tmp_path / "nokey.npz"
     np.savez(p, positions_A=pos[None], cell_A=np.diag(L)[None], solid=solid[None], element=np.array("Al"))
     with pytest.raises(InputFileError, match=r"nokey\.npz.*interface_z_A"):
-        load_snapshots(p)
+        read_snapshots(p)
     empty = write_snapshots(tmp_path / "empty.npz", pos[:0], L, solid[:0], zi)
     with pytest.raises(InputFileError, match=r"empty\.npz.*empty snapshot"):
-        load_snapshots(empty)
+        read_snapshots(empty)
     bad = pos.copy()
     bad[7, 1] = np.nan
     nan = write_snapshots(tmp_path / "nan.npz", bad, L, solid, zi)
     with pytest.raises(InputFileError, match=r"nan\.npz.*non-finite.*frame 0, atom 7"):
-        load_snapshots(nan)
+        read_snapshots(nan)
     with pytest.raises(InputFileError, match=r"nan\.npz"):
         process_hrtem_condition(nan, tmp_path / "o", MicrographSettings.defaults(**FAST), interface_width_A=6.0, cluster_size_A=6.0)
     assert not (tmp_path / "o").exists()
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputFileError, match=r"corrupt\.npz.*not a readable"):
-        load_snapshots(corrupt)
+        read_snapshots(corrupt)
 
 
 def test_bad_settings_raise_config_errors():
     with pytest.raises(ConfigError, match="detector_outer_mrad.*exceeds"):
-        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200})
+        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200}).check_detector()
     with pytest.raises(ConfigError, match="unknown key"):
         MicrographSettings.defaults(hrtem={"cs": 1})
     with pytest.raises(ConfigError, match="hrtem.pixel_size_A"):
@@ -274,7 +276,7 @@ def test_bad_settings_raise_config_errors():
 def test_frame_uses_box_coordinates(tmp_path, slab):
     pos, L, solid, zi = slab
     p = write_snapshots(tmp_path / "s.npz", pos + 5.0, L, solid, zi + 5.0, origin_A=np.full((1, 3), 5.0))
-    fr = frame(load_snapshots(p), 0)
+    fr = frame(read_snapshots(p), 0)
     assert np.allclose(fr.positions_A, pos % L) and np.allclose(fr.interface_z_A, zi)
 
 

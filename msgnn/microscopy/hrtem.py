@@ -68,8 +68,6 @@ log = logging.getLogger(__name__)
 
 #: abTEM's atomic-potential parametrisations of neutral atoms
 PARAMETRIZATIONS = ("lobato", "kirkland", "peng")
-#: keys of snapshots.npz this module reads (docs/CONTRACTS.md)
-REQUIRED_KEYS = ("positions_A", "cell_A", "solid", "element", "interface_z_A")
 
 
 # ----------------------------------------------------------------------------- settings
@@ -164,11 +162,6 @@ class MicrographSettings(Settings):
         if not (0 <= self.haadf.detector_inner_mrad < self.haadf.detector_outer_mrad):
             raise ConfigError(f"{source}.haadf: detector angles {self.haadf.detector_inner_mrad}-"
                               f"{self.haadf.detector_outer_mrad} mrad: expected 0 <= inner < outer")
-        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
-        if self.haadf.detector_outer_mrad > limit:
-            raise ConfigError(f"{source}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} mrad exceeds "
-                              f"the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower it or "
-                              f"refine haadf.sampling_A to {wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
         if self.parametrization not in PARAMETRIZATIONS:
             raise ConfigError(f"{source}.parametrization: {self.parametrization!r} is not one of {list(PARAMETRIZATIONS)}")
         if not isinstance(self.all_frames, bool):
@@ -176,6 +169,16 @@ class MicrographSettings(Settings):
         if isinstance(self.hrtem.defocus_A, str) and self.hrtem.defocus_A.lower() != "scherzer":
             raise ConfigError(f"{source}.hrtem.defocus_A: expected a number (Å) or 'scherzer', got "
                               f"{self.hrtem.defocus_A!r}")
+
+    def check_detector(self) -> None:
+        """The HAADF detector must lie within the angles the simulation grid represents (asks abTEM,
+        so it is checked when a job simulates, not when the config is read)."""
+        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
+        if self.haadf.detector_outer_mrad > limit:
+            raise ConfigError(f"{'.'.join(self.SECTION)}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} "
+                              f"mrad exceeds the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower "
+                              f"it or refine haadf.sampling_A to "
+                              f"{wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
 
 
 def wavelength_A(energy_keV: float) -> float:
@@ -192,56 +195,6 @@ def antialias_limit_mrad(sampling_A: float, energy_keV: float) -> float:
 
 
 # ----------------------------------------------------------------------------- input
-
-def load_snapshots(path: str | Path) -> dict:
-    """Read snapshots.npz (the keys this module needs) and check shapes and values.
-
-    Raises InputFileError naming the file for a missing/unreadable file, missing keys, an empty
-    snapshot (no frames or no atoms), mismatched shapes, a non-orthorhombic or non-positive cell
-    and non-finite positions (naming the frame and atom).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:  # numpy raises OSError/ValueError/BadZipFile on corrupt files
-        raise InputFileError(path, f"not a readable snapshots .npz ({type(exc).__name__}: {exc})") from None
-    missing = [k for k in REQUIRED_KEYS if k not in data]
-    if missing:
-        raise InputFileError(path, f"snapshots lack key(s) {missing}; expected {list(REQUIRED_KEYS)}")
-    pos, cell, solid = data["positions_A"], data["cell_A"], data["solid"]
-    if pos.ndim != 3 or pos.shape[0] == 0 or pos.shape[1] == 0 or pos.shape[2] != 3:
-        raise InputFileError(path, f"positions_A has shape {pos.shape}: expected (frames >= 1, atoms >= 1, 3) "
-                                   f"(empty snapshot?)")
-    F, N = pos.shape[:2]
-    if cell.shape != (F, 3, 3) or solid.shape != (F, N) or data["interface_z_A"].shape != (F, 2):
-        raise InputFileError(path, f"cell_A {cell.shape}, solid {solid.shape}, interface_z_A "
-                                   f"{data['interface_z_A'].shape} do not match positions_A {pos.shape}: expected "
-                                   f"({F}, 3, 3), ({F}, {N}), ({F}, 2)")
-    if "origin_A" in data and data["origin_A"].shape != (F, 3):
-        raise InputFileError(path, f"origin_A has shape {data['origin_A'].shape}, expected ({F}, 3)")
-    bad = ~np.isfinite(pos)
-    if bad.any():
-        f, a, _ = np.argwhere(bad)[0]
-        raise InputFileError(path, f"positions_A has {int(bad.any(axis=2).sum())} non-finite atom position(s) "
-                                   f"(first: frame {f}, atom {a})")
-    for key in ("cell_A", "interface_z_A") + (("origin_A",) if "origin_A" in data else ()):
-        if not np.all(np.isfinite(data[key])):
-            raise InputFileError(path, f"{key} contains non-finite values")
-    off = cell - np.einsum("fii->fi", cell)[:, :, None] * np.eye(3)[None]
-    if np.any(np.abs(off) > 1e-6) or np.any(np.einsum("fii->fi", cell) <= 0):
-        raise InputFileError(path, "cell_A must be diagonal (orthorhombic) with positive lengths")
-    element = str(data["element"])
-    try:
-        from ase.data import atomic_numbers
-        atomic_numbers[element]
-    except KeyError:
-        raise InputFileError(path, f"element {element!r} is not a chemical symbol") from None
-    data["element"] = element
-    return data
-
 
 class Frame(NamedTuple):
     """One snapshot in box coordinates (origin subtracted, wrapped into the cell)."""
@@ -402,6 +355,7 @@ def simulate_haadf(fr: Frame, settings: MicrographSettings, seed: int = 0) -> Si
     """
     import abtem
     s = settings
+    s.check_detector()
     o = s.haadf
     atoms = snapshot_atoms(fr, o.thickness_A)
     L = np.diag(atoms.cell)[:2]
@@ -443,23 +397,6 @@ OUTPUT_FILES = {"hrtem": "hrtem.tif", "haadf": "haadf.tif", "mask": "hrtem_cryst
 #: results (they must be byte-identical between two runs) and written to the timing file
 TIMING_KEYS = ("seconds",)
 CLUSTER_FEATURES = ["hrtem_crystallinity", "hrtem_fringe_strength"]
-
-
-def _plain(obj):
-    """JSON-safe copy (numpy scalars/arrays to Python, non-finite floats to None)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 def analyse_image(sim: SimulatedImage, fr: Frame, settings: MicrographSettings) -> dict:
@@ -566,10 +503,16 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     order), ``haadf_frame`` and ``haadf_cluster_x`` (the same from the HAADF image of the last
     snapshot), ``synthetic`` True and the cluster parameters.
     """
-    from msgnn.io import save_torch, write_json
+    from ase.data import atomic_numbers
+
+    from msgnn.io import plain, save_torch, write_json
+    from msgnn.md.snapshots import read_snapshots
     from msgnn.microscopy.io import write_micrograph
     s = settings
-    snap = load_snapshots(snapshots_npz)
+    s.check_detector()               # before the HRTEM images, not after them
+    snap = read_snapshots(snapshots_npz)
+    if snap["element"] not in atomic_numbers:     # the specimen is built with ase
+        raise InputFileError(snapshots_npz, f"element {snap['element']!r} is not a chemical symbol")
     out = Path(out_dir)
     n_frames = snap["positions_A"].shape[0]
     last = n_frames - 1
@@ -601,14 +544,14 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     hd_meta = {k: v for k, v in haadf.metadata.items() if k not in TIMING_KEYS}
     hr_px = hr_last.pixel_size_m
     write_micrograph(out / OUTPUT_FILES["hrtem"], hr_last.image, hr_px,
-                     _plain({**common, "description": "synthetic HRTEM image of an MD snapshot (abTEM)",
-                             **hr_meta}))
+                     plain({**common, "description": "synthetic HRTEM image of an MD snapshot (abTEM)",
+                            **hr_meta}))
     write_micrograph(out / OUTPUT_FILES["haadf"], haadf.image, haadf.pixel_size_m,
-                     _plain({**common, "description": "synthetic HAADF-STEM image of an MD snapshot (abTEM PRISM)",
-                             **hd_meta}))
+                     plain({**common, "description": "synthetic HAADF-STEM image of an MD snapshot (abTEM PRISM)",
+                            **hd_meta}))
     write_micrograph(out / OUTPUT_FILES["mask"], an_last["segmentation"].mask.astype(np.uint8), hr_px,
-                     _plain({**common, "description": "crystalline (1) / disordered (0) mask of the synthetic HRTEM "
-                                                      "image from local lattice-fringe strength"}))
+                     plain({**common, "description": "crystalline (1) / disordered (0) mask of the synthetic HRTEM "
+                                                     "image from local lattice-fringe strength"}))
     hrtem_figure(out / OUTPUT_FILES["figure"], hr_last, haadf, an_last, fr,
                  c_last["crystallinity"][c_last["atom_cluster"]], c_last["atom_index"], int(c_last["n_clusters"]),
                  f"{label + ': ' if label else ''}synthetic atomic-resolution micrographs of MD snapshot "
@@ -620,7 +563,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                "snapshots": str(snapshots_npz)}
     save_torch(payload, out / OUTPUT_FILES["clusters"])
     sd = s.to_dict()
-    measurements = _plain({
+    measurements = plain({
         **common, "abtem_version": hr_meta["abtem"], "ase_version": hr_meta["ase"],
         "settings": {k: v for k, v in sd.items() if k != "threads"},   # threads: in the timing file
         "hrtem": {"pixel_size_m": hr_px, "shape": list(hr_last.image.shape), "metadata": hr_meta,
@@ -633,13 +576,13 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                      "mean_crystallinity_haadf": float(np.mean(hc["crystallinity"])) if hc["n_clusters"] else None},
     })
     seconds_hr = [t["hrtem_s"] for t in times]
-    timing = _plain({"time_per_image_s": {"hrtem_median": float(np.median(seconds_hr)),
-                                          "hrtem_last": hr_last.metadata["seconds"],
-                                          "haadf": haadf.metadata["seconds"]},
-                     "hrtem_frames": times, "haadf_segmentation_s": an_haadf["segmentation_seconds"],
-                     "threads": s.threads, "abtem_version": hr_meta["abtem"],
-                     "hrtem_settings": sd["hrtem"], "haadf_settings": sd["haadf"],
-                     "material": material, "temperature_K": temperature_K})
+    timing = plain({"time_per_image_s": {"hrtem_median": float(np.median(seconds_hr)),
+                                         "hrtem_last": hr_last.metadata["seconds"],
+                                         "haadf": haadf.metadata["seconds"]},
+                    "hrtem_frames": times, "haadf_segmentation_s": an_haadf["segmentation_seconds"],
+                    "threads": s.threads, "abtem_version": hr_meta["abtem"],
+                    "hrtem_settings": sd["hrtem"], "haadf_settings": sd["haadf"],
+                    "material": material, "temperature_K": temperature_K})
     write_json(timing_json or out / "timing.json", timing)
     write_json(out / OUTPUT_FILES["measurements"], measurements)
     return {**measurements, "timing": timing}

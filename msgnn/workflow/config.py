@@ -106,6 +106,7 @@ def growth_conditions(config: dict) -> list[tuple[str, int]]:
 
 def stage_settings(config: dict) -> SimpleNamespace:
     """The typed settings of every rule, built from a validated config (rules/common.smk)."""
+    from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
     from msgnn.md.settings import Material, MeltingSettings, NucleationSettings, SlabSettings
     from msgnn.microscopy.hrtem import MicrographSettings
@@ -118,6 +119,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
         md_melting=MeltingSettings.from_dict(config["md"]["melting"]),
         md_nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]),
         nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
+        graphs=GraphSettings.from_dict(config["graphs"]),
         microscopy_condition=ConditionSettings.from_section(config["microscopy"]),
         microscopy_accuracy=AccuracySettings.from_section(config["microscopy"]),
         hrtem=MicrographSettings.from_dict(config["microscopy"]["hrtem"]),
