@@ -58,7 +58,7 @@ rule md_kinetics:
                     subcategory="{material}", labels={"material": "{material}", "figure": "v(T)"}),
     params:
         material=md_material,
-        max_undercooling_fraction=config["md"]["kinetic_fit_max_undercooling_fraction"],
+        kinetics=SETTINGS.md_kinetics.to_dict(),
     log:
         "results/logs/md/md_kinetics/{material}.log",
     benchmark:

@@ -15,7 +15,7 @@ import yaml
 
 from msgnn.workflow.config import conditions, validate
 from msgnn.md.analysis import material_kinetics
-from msgnn.md.settings import Material, SlabSettings
+from msgnn.md.settings import KineticsSettings, Material, SlabSettings
 from msgnn.md.slab import run_condition, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +81,6 @@ def test_ni_grows_below_and_melts_above_its_melting_point(ni_runs):
     # the per-material analysis works unchanged: v(T) crosses zero between the grown and the melted T
     kinetics, melting = material_kinetics([str(p) for _, p in runs.values()], "Ni",
                                           Material.from_section(cfg["materials"]["Ni"]),
-                                          cfg["md"]["kinetic_fit_max_undercooling_fraction"])
+                                          KineticsSettings.from_section(cfg["md"]))
     assert kinetics["element"] == "Ni" and [v["temperature_K"] for v in kinetics["velocities"]] == [1430, 2100]
     assert melting["published_K"] == 1740 and 1430 < melting["melting_point_K"] < 2100, melting

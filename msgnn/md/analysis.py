@@ -12,7 +12,7 @@ import numpy as np
 from msgnn.errors import InputFileError
 from msgnn.io import write_json, save_figure
 from msgnn.md.fit import kinetic_fit
-from msgnn.md.settings import Material
+from msgnn.md.settings import KineticsSettings, Material
 
 RUN_KEYS = ("material", "temperature_K", "orientation", "velocity_m_per_s", "stderr_m_per_s")
 
@@ -114,7 +114,7 @@ def write_condition(run_paths, out_json) -> dict:
 
 
 def material_kinetics(run_paths, material_name: str, material: Material,
-                      max_undercooling_fraction: float) -> tuple[dict, dict]:
+                      settings: KineticsSettings) -> tuple[dict, dict]:
     """kinetics.json content and the v(T) = 0 crossing (melting point estimate) for one material.
     `run_paths`: replica run.json files (any orientations, temperatures and replicas); replicas of
     one (orientation, T) are combined first. The first orientation met is the primary one (Tm)."""
@@ -126,6 +126,7 @@ def material_kinetics(run_paths, material_name: str, material: Material,
         groups.setdefault((str(r["orientation"]), r["temperature_K"]), []).append((p, r))
     conds = [combine_replicas([r for _, r in g], [p for p, _ in g]) for g in groups.values()]
     tm_ref = float(material.reference_melting_point_K)
+    max_undercooling_fraction = settings.kinetic_fit_max_undercooling_fraction
     velocities = [{"temperature_K": c["temperature_K"], "velocity_m_per_s": c["velocity_m_per_s"],
                    "stderr_m_per_s": c["stderr_m_per_s"], "undercooling_K": tm_ref - c["temperature_K"],
                    "orientation": str(c["orientation"]), "n_replicas": c["n_replicas"],
@@ -224,11 +225,11 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def write_kinetics(run_paths, material_name: str, material: Material, kinetics_json, plot_png,
-                   max_undercooling_fraction: float) -> dict:
+def write_kinetics(run_paths, material_name: str, material: Material, settings: KineticsSettings,
+                   kinetics_json, plot_png) -> dict:
     """Write kinetics.json (with the v(T)-crossing Tm under `melting_point_from_velocity`) and the
     v(T) plot. melting_point.json is written by rule md_melting (coexistence method) only."""
-    kinetics, melting = material_kinetics(run_paths, material_name, material, max_undercooling_fraction)
+    kinetics, melting = material_kinetics(run_paths, material_name, material, settings)
     plot_velocities(kinetics, melting, plot_png)
     write_json(kinetics_json, kinetics)
     return {"kinetics": kinetics, "melting_point": melting}

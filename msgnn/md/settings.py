@@ -4,8 +4,12 @@
   select runs, are left out (`Material.from_section(config["materials"][name])`).
 - `SlabSettings`: the `md` keys a slab run depends on; `for_material` applies the material's
   overrides (cells, melt_steps, equilibrate_steps, growth_steps, sample_every).
+- `KineticsSettings`: the `md` key of the per-material v(T) analysis.
 - `MeltingSettings` (`md.melting`) and `NucleationSettings` (`md.nucleation`), each with
   `for_material` applying its per-material step override.
+
+`md.replicas`, `md.extra_orientations` and the materials' temperature lists are not settings of
+a computation: they select which runs exist (rules/common.smk reads them).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ SLAB_OVERRIDES = ("cells", "melt_steps", "equilibrate_steps", "growth_steps", "s
 class Material(Settings):
     """One entry of config `materials`, without its temperature lists. The last five fields are
     optional per-material overrides of the slab settings (None: the `md` value)."""
+    SECTION = ("materials",)
     element: str
     potential: str
     pair_style: str
@@ -61,6 +66,13 @@ class SlabSettings(Settings):
 
     def melt_temperature_K(self, material: Material) -> float:
         return self.melt_temperature_factor * float(material.reference_melting_point_K)
+
+
+@dataclass(frozen=True)
+class KineticsSettings(Settings):
+    """The per-material analysis of the slab runs (rule md_kinetics)."""
+    SECTION = ("md",)
+    kinetic_fit_max_undercooling_fraction: float
 
 
 @dataclass(frozen=True)
