@@ -36,6 +36,7 @@ import time
 from msgnn.workflow.config import condition_seed, load
 from msgnn.md import lammps_env
 from msgnn.md.lammps_env import preload_mpi
+from msgnn.md.settings import Material, SlabSettings
 from msgnn.md.slab import run_condition
 
 
@@ -69,7 +70,8 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=1, help="alternate runner and CLI this many times; medians")
     args = ap.parse_args(argv)
     cfg = load(args.config)
-    mat = cfg["materials"][args.material]
+    mat = Material.from_section(cfg["materials"][args.material])
+    md = SlabSettings.from_section(cfg["md"])
     seed = condition_seed(cfg, "md", args.material, args.temperature)
     in_run = [0.0]
     call = lammps_env.Lammps.__call__
@@ -86,13 +88,13 @@ def main(argv=None):
         in_run[0] = 0.0
         lammps_env.Lammps.__call__ = timed_call
         t0 = time.perf_counter()
-        record, _ = run_condition(args.material, mat, cfg["md"], args.temperature, seed)
+        record, _ = run_condition(args.material, mat, md, args.temperature, seed)
         lammps_env.Lammps.__call__ = call
         return time.perf_counter() - t0, record
 
     t_py, record = runner()
-    n_cells = {"diamond": 3, "fcc": 4, "bcc": 5}[mat["lattice"]]
-    n_dens = {"diamond": 8, "fcc": 4, "bcc": 2}[mat["lattice"]] * n_cells ** 3
+    n_cells = {"diamond": 3, "fcc": 4, "bcc": 5}[mat.lattice]
+    n_dens = {"diamond": 8, "fcc": 4, "bcc": 2}[mat.lattice] * n_cells ** 3
     slab, dens = record["input_script"], record["density_input_script"] or ""
     work = atom_steps(slab, record["n_atoms"]) + atom_steps(dens, n_dens)
     lmp = shutil.which("lmp")

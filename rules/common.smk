@@ -50,14 +50,17 @@ def tuned_params_file(wildcards):
     return f"results/tune/{wildcards.base}/best_params.json"
 
 
-# material keys that select runs rather than change one: editing them reruns no existing run
-MD_ONLY_KEYS = ("temperatures_K", "md_temperatures_K", "nucleation_temperatures_K")
+def md_material(wildcards):
+    """Params: the material's settings, without its temperature lists (they select runs, so
+    adding a temperature reruns no other job)."""
+    return SETTINGS.md_materials[wildcards.material].to_dict()
 
 
-def md_run_settings():
-    """The md settings a slab run depends on (not the analysis or scheduling keys)."""
-    skip = ("kinetic_fit_max_undercooling_fraction", "melting", "nucleation", "replicas", "extra_orientations")
-    return {k: v for k, v in config["md"].items() if k not in skip}
+def md_slab_settings(orientation=None):
+    """Params: the md settings a slab run depends on (not the analysis or scheduling keys), at
+    `orientation` (default: the primary one)."""
+    slab = SETTINGS.md_slab
+    return (slab.replace(orientation=orientation) if orientation else slab).to_dict()
 
 
 def md_orientations():

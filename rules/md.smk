@@ -9,9 +9,8 @@ rule md_run:
         run="results/md/{material}/{orientation}/T{temperature}/r{replica}/run.json",
         snapshots="results/md/{material}/{orientation}/T{temperature}/r{replica}/snapshots.npz",
     params:
-        # the material without its temperature list: adding a temperature reruns no other run
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        md=lambda wc: {**md_run_settings(), "orientation": wc.orientation},
+        material=md_material,
+        md=lambda wc: md_slab_settings(wc.orientation),
         seed=lambda wc: condition_seed(config, "md", wc.material, wc.orientation, wc.temperature, wc.replica),
         checkpoint_dir=md_checkpoint_dir,
     log:
@@ -58,8 +57,8 @@ rule md_kinetics:
         plot=report("results/md/{material}/velocity_vs_temperature.png", category="MD",
                     subcategory="{material}", labels={"material": "{material}", "figure": "v(T)"}),
     params:
-        material=lambda wc: config["materials"][wc.material],
-        max_undercooling_fraction=config["md"]["kinetic_fit_max_undercooling_fraction"],
+        material=md_material,
+        kinetics=SETTINGS.md_kinetics.to_dict(),
     log:
         "results/logs/md/md_kinetics/{material}.log",
     benchmark:
@@ -82,9 +81,9 @@ rule md_melting:
         plot=report("results/md/{material}/coexistence_temperature.png", category="MD",
                     subcategory="{material}", labels={"material": "{material}", "figure": "coexistence T(t)"}),
     params:
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        md=md_run_settings(),
-        melting=config["md"]["melting"],
+        material=md_material,
+        md=md_slab_settings(),
+        melting=SETTINGS.md_melting.to_dict(),
         seed=lambda wc: condition_seed(config, "md_melting", wc.material),
     log:
         "results/logs/md/md_melting/{material}.log",
@@ -110,9 +109,9 @@ rule md_nucleation:
         plot=report("results/md/{material}/nucleation.png", category="MD", subcategory="{material}",
                     labels={"material": "{material}", "figure": "nucleation rate J(T)"}),
     params:
-        material=lambda wc: {k: v for k, v in config["materials"][wc.material].items() if k not in MD_ONLY_KEYS},
-        temperatures=lambda wc: config["materials"][wc.material].get("nucleation_temperatures_K", []),
-        nucleation=config["md"]["nucleation"],
+        material=md_material,
+        temperatures=lambda wc: config["materials"][wc.material]["nucleation_temperatures_K"],
+        nucleation=SETTINGS.md_nucleation.to_dict(),
         seed=lambda wc: condition_seed(config, "md_nucleation", wc.material),
         partial_dir="results/md/{material}/nucleation_partial",
     log:

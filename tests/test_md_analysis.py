@@ -6,9 +6,11 @@ import pytest
 
 from msgnn.errors import InputFileError
 from msgnn.md.analysis import write_kinetics
+from msgnn.md.settings import KineticsSettings, Material
 
-MAT = {"element": "Cu", "potential": "Cu_mishin1.eam.alloy", "pair_style": "eam/alloy", "lattice": "fcc",
-       "lattice_constant_A": 3.615, "reference_melting_point_K": 1327, "temperatures_K": [1]}
+MAT = Material(element="Cu", potential="Cu_mishin1.eam.alloy", pair_style="eam/alloy", lattice="fcc",
+               lattice_constant_A=3.615, reference_melting_point_K=1327, timestep_fs=2.0)
+KINETICS = KineticsSettings.defaults()
 
 
 def _runs(tmp_path, mu=0.35, tm=1340.0, noise=0.5, seed=0):
@@ -27,7 +29,7 @@ def _runs(tmp_path, mu=0.35, tm=1340.0, noise=0.5, seed=0):
 
 def test_kinetics_and_melting_point_files(tmp_path):
     paths = _runs(tmp_path)
-    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "v.png")
+    out = write_kinetics(paths, "Cu", MAT, KINETICS, tmp_path / "k.json", tmp_path / "v.png")
     assert not (tmp_path / "m.json").exists()
     k = json.loads((tmp_path / "k.json").read_text())
     m = out["melting_point"]
@@ -38,7 +40,7 @@ def test_kinetics_and_melting_point_files(tmp_path):
     assert [v["temperature_K"] for v in k["velocities"]] == [1130, 1190, 1240, 1290, 1360]
     assert {"temperature_K", "velocity_m_per_s", "stderr_m_per_s"} <= set(k["velocities"][0])
     assert m["melting_point_K"] == pytest.approx(1340, abs=max(3 * m["uncertainty_K"], 1.0))
-    assert m["published_K"] == 1327 and m["material"] == "Cu" and m["potential"] == MAT["potential"]
+    assert m["published_K"] == 1327 and m["material"] == "Cu" and m["potential"] == MAT.potential
     assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
     assert out["melting_point"]["uncertainty_K"] > 0
 
@@ -49,7 +51,7 @@ def test_bad_run_record_names_the_file(tmp_path):
     del rec["stderr_m_per_s"]
     paths[2].write_text(json.dumps(rec))
     with pytest.raises(InputFileError, match="T1240"):
-        write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "v.png")
+        write_kinetics(paths, "Cu", MAT, KINETICS, tmp_path / "k.json", tmp_path / "v.png")
     assert not (tmp_path / "k.json").exists()
 
 
@@ -109,7 +111,7 @@ def test_kinetics_per_orientation_from_replicas(tmp_path):
         for T in (1200, 1240, 1270, 1300, 1350):
             vel = mu * (1330 - T) + rng.normal(0, 0.3, size=3)
             paths += _replicas(tmp_path, T=T, velocities=tuple(vel), stderr=0.3, orientation=orient)
-    out = write_kinetics(paths, "Cu", MAT, tmp_path / "k.json", tmp_path / "v.png")
+    out = write_kinetics(paths, "Cu", MAT, KINETICS, tmp_path / "k.json", tmp_path / "v.png")
     k = out["kinetics"]
     assert k["primary_orientation"] == "100"
     for orient, mu in (("100", 0.4), ("111", 0.2)):

@@ -9,12 +9,12 @@ import pytest
 import yaml
 
 from msgnn.errors import SimulationError
+from md_helpers import AL, AL_CONFIG
 from msgnn.md.lammps_env import resolve_potential
+from msgnn.md.settings import SlabSettings
 from msgnn.md.slab import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
 TINY_MD = {"cells": [3, 3, 12], "melt_steps": 400, "equilibrate_steps": 100, "growth_steps": 2000,
            "sample_every": 100, "snapshots": 2, "expansion_steps": 200, "transient_ps": 1.0}
 
@@ -29,7 +29,8 @@ def test_corrupt_potential_raises_simulation_error_and_writes_nothing(tmp_path):
     bad = _corrupt_potential(tmp_path / "Al_truncated.eam.fs")
     out = tmp_path / "out"
     with pytest.raises(SimulationError) as err:
-        simulate("AlBad", {**AL, "potential": str(bad)}, TINY_MD, 800, 1, out / "run.json", out / "snapshots.npz")
+        simulate("AlBad", AL.replace(potential=str(bad)), SlabSettings.defaults(**TINY_MD), 800, 1,
+                 out / "run.json", out / "snapshots.npz")
     msg = str(err.value)
     assert "ERROR" in msg and "pair_coeff" in msg, msg      # LAMMPS's own message and the failing command
     assert "AlBad at 800 K" in msg and str(bad) in msg, msg   # the condition and the input file
@@ -39,7 +40,8 @@ def test_corrupt_potential_raises_simulation_error_and_writes_nothing(tmp_path):
 def test_blown_up_run_raises_simulation_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(SimulationError) as err:   # 200 fs: atoms fly apart within the first steps
-        simulate("Al", {**AL, "timestep_fs": 200.0}, TINY_MD, 800, 1, out / "run.json", out / "snapshots.npz")
+        simulate("Al", AL.replace(timestep_fs=200.0), SlabSettings.defaults(**TINY_MD), 800, 1,
+                 out / "run.json", out / "snapshots.npz")
     msg = str(err.value)
     assert "Al at 800 K" in msg and "Al_mm.eam.fs" in msg, msg
     assert "ERROR" in msg or "non-finite" in msg or "blew up" in msg, msg
@@ -49,8 +51,8 @@ def test_blown_up_run_raises_simulation_error_and_writes_nothing(tmp_path):
 def test_keep_going_finishes_the_good_material(tmp_path):
     cfg = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
     bad = _corrupt_potential(tmp_path / "Al_truncated.eam.fs")
-    cfg["materials"] = {"Al": {**AL, "temperatures_K": [800, 1000]},
-                        "AlBad": {**AL, "potential": str(bad), "temperatures_K": [800, 1000]}}
+    cfg["materials"] = {"Al": {**AL_CONFIG, "temperatures_K": [800, 1000]},
+                        "AlBad": {**AL_CONFIG, "potential": str(bad), "temperatures_K": [800, 1000]}}
     cfg["md"].update(TINY_MD, replicas=1)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     res = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"),

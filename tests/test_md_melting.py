@@ -6,12 +6,12 @@ import pytest
 
 from msgnn.md.melting import (combine_replicas, coexistence_run, plateau_estimate, start_temperatures,
                               write_melting_point)
+from md_helpers import AL
+from msgnn.md.settings import MeltingSettings, SlabSettings
 from msgnn.md.slab import measure_densities
 
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
-MD = {"cells": [3, 3, 12], "melt_steps": 600, "equilibrate_steps": 100, "expansion_steps": 200}
-MELT = {"steps": 2000, "thermalize_ps": 0.4, "sample_every": 20, "blocks": 4, "discard_fraction": 0.3}
+MD = SlabSettings.defaults(cells=[3, 3, 12], melt_steps=600, equilibrate_steps=100, expansion_steps=200)
+MELT = MeltingSettings.defaults(steps=2000, thermalize_ps=0.4, sample_every=20, blocks=4, discard_fraction=0.3)
 
 
 def test_plateau_estimator_on_a_synthetic_series():
@@ -24,7 +24,7 @@ def test_plateau_estimator_on_a_synthetic_series():
     assert est["stderr_K"] == pytest.approx(5.0 / np.sqrt(800), rel=0.6)
     assert abs(est["drift_K_per_sample"]) < 0.01
     with pytest.raises(ValueError):
-        plateau_estimate([926.0, np.nan] * 10)
+        plateau_estimate([926.0, np.nan] * 10, 0.4, 5)
 
 
 def test_replicas_combine_to_mean_and_standard_error():
@@ -38,13 +38,12 @@ def test_replicas_combine_to_mean_and_standard_error():
 
 @pytest.fixture(scope="module")
 def densities():
-    return measure_densities(AL, 926.0, 3, MD["expansion_steps"], 1.6 * 926)
+    return measure_densities(AL, 926.0, 3, MD)
 
 
 @pytest.mark.parametrize("offset", [-60, 60])
 def test_coexistence_temperature_moves_towards_tm(densities, offset):
-    a, v_liq, v_melt = densities
-    r = coexistence_run(AL, MD, {**MELT, "steps": 3000}, 926 + offset, 17, a, v_liq, v_melt)
+    r = coexistence_run(AL, MD, MELT.replace(steps=3000), 926 + offset, 17, densities)
     T = np.array(r["temperature_K"])
     assert r["coexisting"], r["solid_fraction"]
     # started 60 K off: ends closer to Tm (432 atoms: the temperature fluctuates by ~30 K and
@@ -54,7 +53,7 @@ def test_coexistence_temperature_moves_towards_tm(densities, offset):
 
 
 def test_melting_point_file(tmp_path):
-    out = write_melting_point("Al", AL, MD, {**MELT, "replicas": 2, "steps": 600, "start_spread_K": 10},
+    out = write_melting_point("Al", AL, MD, MELT.replace(replicas=2, steps=600, start_spread_K=10),
                               seed=5, out_json=tmp_path / "m.json", plot_png=tmp_path / "m.png")
     m = json.loads((tmp_path / "m.json").read_text())
     assert {"material", "potential", "melting_point_K", "uncertainty_K", "published_K"} <= set(m)

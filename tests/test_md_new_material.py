@@ -15,6 +15,7 @@ import yaml
 
 from msgnn.workflow.config import conditions, validate
 from msgnn.md.analysis import material_kinetics
+from msgnn.md.settings import KineticsSettings, Material, SlabSettings
 from msgnn.md.slab import run_condition, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +37,8 @@ def _config_with_ni() -> dict:
 @pytest.fixture(scope="module")
 def ni_runs(tmp_path_factory):
     cfg = validate(_config_with_ni())
-    material = {k: v for k, v in cfg["materials"]["Ni"].items() if k != "temperatures_K"}
-    md = {**{k: v for k, v in cfg["md"].items() if k != "kinetic_fit_max_undercooling_fraction"}, **TINY_MD}
+    material = Material.from_section(cfg["materials"]["Ni"])
+    md = SlabSettings.from_section(cfg["md"]).replace(**TINY_MD)
     d = tmp_path_factory.mktemp("ni")
     out = {}
     for T in NI["temperatures_K"]:
@@ -78,6 +79,8 @@ def test_ni_grows_below_and_melts_above_its_melting_point(ni_runs):
                for line in below["input_script"].splitlines())
     assert below["potential"] == "Ni_u3.eam" and len(below["potential_sha256"]) == 64
     # the per-material analysis works unchanged: v(T) crosses zero between the grown and the melted T
-    kinetics, melting = material_kinetics([str(p) for _, p in runs.values()], "Ni", cfg["materials"]["Ni"])
+    kinetics, melting = material_kinetics([str(p) for _, p in runs.values()], "Ni",
+                                          Material.from_section(cfg["materials"]["Ni"]),
+                                          KineticsSettings.from_section(cfg["md"]))
     assert kinetics["element"] == "Ni" and [v["temperature_K"] for v in kinetics["velocities"]] == [1430, 2100]
     assert melting["published_K"] == 1740 and 1430 < melting["melting_point_K"] < 2100, melting

@@ -8,12 +8,12 @@ import pytest
 from scipy.special import erf
 
 from msgnn.errors import SimulationError
+from md_helpers import AL
 from msgnn.md import nucleation as nuc
+from msgnn.md.settings import NucleationSettings
 
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
-TINY = {"target_atoms": 500, "melt_steps": 300, "quench_steps": 100, "max_steps": 200, "sample_every": 50,
-        "n_nucleus": 100, "stop_fraction": 0.5, "replicas": 2}
+TINY = NucleationSettings.defaults(target_atoms=500, melt_steps=300, quench_steps=100, max_steps=200, sample_every=50,
+                                   n_nucleus=100, stop_fraction=0.5, replicas=2)
 
 
 # ----------------------------------------------------------------------------- analysis, synthetic data
@@ -79,13 +79,13 @@ def _erf_trajectories(n_traj, n_star, Z, tau_mean, rng, n_top=80):
 def test_mfpt_fit_recovers_critical_size():
     rng = np.random.default_rng(3)
     traj = _erf_trajectories(40, n_star=30.0, Z=0.04, tau_mean=10.0, rng=rng)
-    fit = nuc.fit_mfpt(traj, 80, n_boot=50, seed=1)
+    fit = nuc.fit_mfpt(traj, 80, n_boot=50, seed=1, min_replicas=4)
     assert fit["critical_size"] == pytest.approx(30.0, abs=1.5)
     assert fit["zeldovich_Z"] == pytest.approx(0.04, rel=0.15)
     lo, hi = fit["critical_size_ci95"]
     assert lo <= fit["critical_size"] <= hi
     assert fit["tau_J_s"] == pytest.approx(np.mean([nuc.first_passage_time(t, m, 80) for t, m in traj]), rel=0.1)
-    assert nuc.fit_mfpt(traj[:3], 80) is None               # too few replicas: no estimate
+    assert nuc.fit_mfpt(traj[:3], 80, 50, 1, min_replicas=4) is None   # too few replicas: no estimate
     t, m = traj[0]
     assert nuc.first_passage_time(t, m, 1e9) is None
 
@@ -102,7 +102,7 @@ def test_largest_cluster_and_box():
 
 def test_cluster_tracking_sees_crystal_and_liquid():
     # "melting" at 0.5 Tm keeps the crystal: one cluster spans the box -> nucleated at t = 0
-    xtal = nuc.run_replica(AL, {**TINY, "melt_temperature_factor": 0.5}, 600, seed=3)
+    xtal = nuc.run_replica(AL, TINY.replace(melt_temperature_factor=0.5), 600, seed=3)
     assert xtal["n_atoms"] == 500
     assert xtal["n_max"][0] > 0.9 * 500 and xtal["nucleated"] and xtal["nucleation_time_s"] == 0.0
     # a liquid held above Tm: only small solid-like clusters, censored after max_steps
@@ -135,7 +135,7 @@ def test_study_resumes_from_partial_files(tmp_path, monkeypatch):
 
 
 def test_lammps_failure_names_material_temperature_and_replica():
-    bad = {**AL, "element": "Xx", "mass_amu": 27.0}     # not in the potential file
+    bad = AL.replace(element="Xx", mass_amu=27.0)     # not in the potential file
     with pytest.raises(SimulationError, match=r"Al nucleation at 700 K, replica 0.*pair_coeff"):
         nuc.nucleation_study("Al", bad, [700], TINY, seed=1)
 

@@ -15,17 +15,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from md_helpers import AL
+from msgnn.md.settings import SlabSettings
 from msgnn.md.slab import CHECKPOINT_STATE, load_checkpoint, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
-MD = {"cells": [3, 3, 14], "melt_steps": 800, "equilibrate_steps": 200, "growth_steps": 4000, "sample_every": 100,
-      "snapshots": 3, "expansion_steps": 200, "transient_ps": 1.0, "min_phase_thickness_A": 8.0,
-      "checkpoint_every_ps": 1.0}
+MD = SlabSettings.defaults(cells=[3, 3, 14], melt_steps=800, equilibrate_steps=200, growth_steps=4000,
+                           sample_every=100, snapshots=3, expansion_steps=200, transient_ps=1.0,
+                           min_phase_thickness_A=8.0, checkpoint_every_ps=1.0)
 SAMPLE_PS = 100 * 2.0 / 1000
-CHILD = ("import json, sys; from msgnn.md.slab import simulate; a = json.loads(sys.argv[1]); "
-         "simulate('Al', a['material'], a['md'], 760, 11, a['run'], a['snap'], checkpoint_dir=a['ckpt'])")
+CHILD = ("import json, sys; from msgnn.md.settings import Material, SlabSettings; "
+         "from msgnn.md.slab import simulate; a = json.loads(sys.argv[1]); "
+         "simulate('Al', Material.from_dict(a['material']), SlabSettings.from_dict(a['md']), 760, 11, "
+         "a['run'], a['snap'], checkpoint_dir=a['ckpt'])")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def killed(tmp_path_factory):
     """Start a run in a subprocess, SIGKILL it as soon as a checkpoint exists; keep a copy of the checkpoint."""
     root = tmp_path_factory.mktemp("restart")
     out, ckpt = root / "out", root / "out" / "checkpoint"
-    args = {"material": AL, "md": MD, "run": str(out / "run.json"), "snap": str(out / "snapshots.npz"),
+    args = {"material": AL.to_dict(), "md": MD.to_dict(), "run": str(out / "run.json"), "snap": str(out / "snapshots.npz"),
             "ckpt": str(ckpt)}
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], env=env,
@@ -57,7 +59,7 @@ def test_killed_run_resumes_from_its_checkpoint(killed, caplog):
         rec = simulate("Al", AL, MD, 760, 11, out / "run.json", out / "snapshots.npz", checkpoint_dir=ckpt)
     assert "resumed from t = " in caplog.text
     t0 = rec["resumed_from_ps"]
-    assert t0 is not None and 0 < t0 < MD["growth_steps"] * 2.0 / 1000
+    assert t0 is not None and 0 < t0 < MD.growth_steps * 2.0 / 1000
     script = rec["input_script"]
     assert script.count("# lammps ") == 2                         # the killed instance's part, then ours
     assert script.index("velocity solid create") < script.index("write_restart") < script.index("read_restart")
@@ -67,7 +69,7 @@ def test_killed_run_resumes_from_its_checkpoint(killed, caplog):
     # the time series runs from 0 to the end, one sample per 0.2 ps, nothing duplicated or missing
     ser = rec["solid_count_series"]
     t = np.array(ser["time_ps"])
-    assert t[0] == 0 and t[-1] == pytest.approx(MD["growth_steps"] * 2.0 / 1000)
+    assert t[0] == 0 and t[-1] == pytest.approx(MD.growth_steps * 2.0 / 1000)
     assert np.allclose(np.diff(t), SAMPLE_PS) and t0 in ser["time_ps"]
     for k in ("n_solid", "n_solid_lower", "n_solid_upper", "box_lz_A", "temperature_K"):
         assert len(ser[k]) == t.size, k

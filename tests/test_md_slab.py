@@ -5,12 +5,13 @@ import math
 import numpy as np
 import pytest
 
+from md_helpers import AL
+from msgnn.md.settings import SlabSettings
 from msgnn.md.slab import run_condition, write_run
 
-AL = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
-      "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}
-MD = {"cells": [3, 3, 14], "melt_steps": 800, "equilibrate_steps": 200, "growth_steps": 3000, "sample_every": 100,
-      "snapshots": 2, "expansion_steps": 200, "transient_ps": 1.0, "min_phase_thickness_A": 8.0}
+MD = SlabSettings.defaults(cells=[3, 3, 14], melt_steps=800, equilibrate_steps=200, growth_steps=3000,
+                           sample_every=100, snapshots=2, expansion_steps=200, transient_ps=1.0,
+                           min_phase_thickness_A=8.0)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_outputs_follow_the_contract(runs, tmp_path):
 def test_rotated_slabs_grow_below_tm(orientation, cells, atoms_per_repeat, repeat_area_a2):
     """(110) and (111) slabs: atom count and interface area follow the rotated repeat cell (fcc:
     8 and 24 atoms per repeat of 2 and 6 a^3), the crystal is classified solid and fcc, and it grows."""
-    rec, snap = run_condition("Al", AL, {**MD, "orientation": orientation, "cells": cells}, 760, seed=11)
+    rec, snap = run_condition("Al", AL, MD.replace(orientation=orientation, cells=cells), 760, seed=11)
     nx, ny, nz = cells
     a = rec["lattice_constant_A"]
     assert rec["orientation"] == orientation

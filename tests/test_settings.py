@@ -10,8 +10,10 @@ from msgnn.workflow.config import load, schema, stage_settings
 from conftest import SMOKE_CONFIG
 
 # config keys that are not settings of a rule's computation: inputs named per condition (real
-# files), and the per-material blocks (msgnn.md owns them)
-NOT_SETTINGS = {("microscopy", "real_images"), ("microscopy", "real_series"), ("reactor", "real_logs")}
+# files), and the keys that select which MD runs exist (rules/common.smk reads them)
+NOT_SETTINGS = {("microscopy", "real_images"), ("microscopy", "real_series"), ("reactor", "real_logs"),
+                ("md", "replicas"), ("md", "extra_orientations"), ("materials", "temperatures_K"),
+                ("materials", "md_temperatures_K"), ("materials", "nucleation_temperatures_K")}
 
 
 def _schema_keys(sub: dict, path=()) -> set[tuple]:
@@ -43,7 +45,9 @@ def test_every_schema_key_has_a_settings_home(settings):
     for obj in vars(settings).values():
         for o in obj.values() if isinstance(obj, dict) else [obj]:
             covered |= _settings_keys(o, type(o).SECTION)
-    sections = {k for k in _schema_keys(schema()) if k[0] not in ("seed", "materials")}
+    material = schema()["properties"]["materials"]["additionalProperties"]     # one entry, msgnn.md.settings.Material
+    sections = ({k for k in _schema_keys(schema()) if k[0] not in ("seed", "materials")}
+                | {("materials", *k) for k in _schema_keys(material)})
     missing = sorted(sections - covered - NOT_SETTINGS)
     assert not missing, f"config keys no settings class reads: {missing}"
     unknown = sorted(k for k in covered - sections if k[-1] != "threads")   # threads: the job's, not config

@@ -12,6 +12,7 @@ import numpy as np
 from msgnn.errors import InputFileError
 from msgnn.io import write_json, save_figure
 from msgnn.md.fit import kinetic_fit
+from msgnn.md.settings import KineticsSettings, Material
 
 RUN_KEYS = ("material", "temperature_K", "orientation", "velocity_m_per_s", "stderr_m_per_s")
 
@@ -112,8 +113,8 @@ def write_condition(run_paths, out_json) -> dict:
     return record
 
 
-def material_kinetics(run_paths, material_name: str, material: dict,
-                      max_undercooling_fraction: float = 0.12) -> tuple[dict, dict]:
+def material_kinetics(run_paths, material_name: str, material: Material,
+                      settings: KineticsSettings) -> tuple[dict, dict]:
     """kinetics.json content and the v(T) = 0 crossing (melting point estimate) for one material.
     `run_paths`: replica run.json files (any orientations, temperatures and replicas); replicas of
     one (orientation, T) are combined first. The first orientation met is the primary one (Tm)."""
@@ -124,7 +125,8 @@ def material_kinetics(run_paths, material_name: str, material: dict,
             raise InputFileError(p, f"run is for material {r['material']!r}, expected {material_name!r}")
         groups.setdefault((str(r["orientation"]), r["temperature_K"]), []).append((p, r))
     conds = [combine_replicas([r for _, r in g], [p for p, _ in g]) for g in groups.values()]
-    tm_ref = float(material["reference_melting_point_K"])
+    tm_ref = float(material.reference_melting_point_K)
+    max_undercooling_fraction = settings.kinetic_fit_max_undercooling_fraction
     velocities = [{"temperature_K": c["temperature_K"], "velocity_m_per_s": c["velocity_m_per_s"],
                    "stderr_m_per_s": c["stderr_m_per_s"], "undercooling_K": tm_ref - c["temperature_K"],
                    "orientation": str(c["orientation"]), "n_replicas": c["n_replicas"],
@@ -156,14 +158,14 @@ def material_kinetics(run_paths, material_name: str, material: dict,
     heating = [c.get("interface_temperature_K") for c in conds]
     heating = [x - c["temperature_K"] for x, c in zip(heating, conds) if isinstance(x, (int, float)) and math.isfinite(x)]
     vols = [c["atomic_volume_m3"] for c in conds if isinstance(c.get("atomic_volume_m3"), (int, float))]
-    kinetics = {"material": material_name, "element": material["element"], "potential": material["potential"],
+    kinetics = {"material": material_name, "element": material.element, "potential": material.potential,
                 "reference_melting_point_K": tm_ref, "primary_orientation": main, "orientations": orientations,
                 "velocities": velocities,
                 "latent_heat_eV_per_atom": float(np.mean(lat)) if lat else None,
                 "atomic_volume_m3": float(np.mean(vols)) if vols else None,
                 "max_interface_heating_K": float(np.max(np.abs(heating))) if heating else None,
                 "source": "LAMMPS MD of crystal-liquid slabs", "synthetic": False}
-    melting = {"material": material_name, "potential": material["potential"],
+    melting = {"material": material_name, "potential": material.potential,
                "melting_point_K": fits[main]["melting_point_K"], "uncertainty_K": fits[main]["uncertainty_K"],
                "published_K": tm_ref, "orientation": main,
                "method": "temperature where the weighted linear fit of v(T) crosses zero; 1-sigma from the fit covariance"}
@@ -223,11 +225,11 @@ def plot_velocities(kinetics: dict, melting: dict, path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def write_kinetics(run_paths, material_name: str, material: dict, kinetics_json, plot_png,
-                   max_undercooling_fraction: float = 0.12) -> dict:
+def write_kinetics(run_paths, material_name: str, material: Material, settings: KineticsSettings,
+                   kinetics_json, plot_png) -> dict:
     """Write kinetics.json (with the v(T)-crossing Tm under `melting_point_from_velocity`) and the
     v(T) plot. melting_point.json is written by rule md_melting (coexistence method) only."""
-    kinetics, melting = material_kinetics(run_paths, material_name, material, max_undercooling_fraction)
+    kinetics, melting = material_kinetics(run_paths, material_name, material, settings)
     plot_velocities(kinetics, melting, plot_png)
     write_json(kinetics_json, kinetics)
     return {"kinetics": kinetics, "melting_point": melting}

@@ -53,7 +53,7 @@ def interface_positions(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: 
 def fit_interface_velocity(time_ps, n_solid, area_A2: float, n_solid_per_A3: float, *,
                            transient_ps: float = 0.0, n_total: int | None = None,
                            fraction_window=(0.15, 0.85), box_lz_A: float | None = None,
-                           min_phase_thickness_A: float = 12.0, n_interfaces: int = 2) -> dict:
+                           min_phase_thickness_A: float = 0.0, n_interfaces: int = 2) -> dict:
     """Interface velocity from the solid count N_s(t): v = dN_s/dt / (n_interfaces A n_solid).
 
     `n_interfaces` = 2 for the whole slab (both interfaces move N_s), 1 for the solid behind one

@@ -24,26 +24,14 @@ import numpy as np
 from msgnn.errors import SimulationError
 from msgnn.io import read_json, save_figure, sha256, write_json
 from msgnn.md.lammps_env import Lammps, resolve_potential
-from msgnn.md.slab import MD_DEFAULTS, _check_finite, _suffix, build_two_phase, measure_densities
+from msgnn.md.settings import Material, MeltingSettings, SlabSettings
+from msgnn.md.slab import Densities, build_two_phase, measure_densities
 from msgnn.md.structure import LATTICES
+from msgnn.md.system import check_finite, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
 
-MELTING_DEFAULTS = {
-    "replicas": 3,              # independent coexistence runs (seeds)
-    "steps": 12000,             # NPH coexistence steps per replica
-    "material_steps": {},       # per-material override of steps, e.g. {"Si": 20000}
-    "thermalize_ps": 3.0,       # whole slab, Langevin + z barostat at the start temperature (the
-                                # quenched liquid's structure relaxes: Si's releases heat for ~2 ps)
-    "start_spread_K": 20.0,     # replicas start at Tm_ref + spread * linspace(-1, 1, replicas)
-    "sample_every": 50,         # temperature averaged over this many steps per sample
-    "discard_fraction": 0.4,    # transient at the start of the NPH run left out of the plateau
-    "blocks": 5,                # block averaging of the plateau for a replica's standard error
-    "min_solid_fraction": 0.1,  # coexistence check at the end of the run (each phase ≥ this fraction)
-}
-
-
-def plateau_estimate(temperatures, discard_fraction: float = 0.4, blocks: int = 5) -> dict:
+def plateau_estimate(temperatures, discard_fraction: float, blocks: int) -> dict:
     """Mean and standard error of the plateau of a temperature series: the first
     `discard_fraction` of the samples are dropped (the relaxation), the rest is cut into `blocks`
     equal blocks whose means give the standard error (std of block means / sqrt(blocks)), which
@@ -81,35 +69,31 @@ def start_temperatures(tm_ref: float, replicas: int, spread_K: float) -> list[fl
 
 
 def _solid_fraction(c: Lammps, info) -> float:
-    from lammps import LMP_STYLE_ATOM, LMP_TYPE_VECTOR
     c("run 0 post no")
-    n = int(c.lmp.extract_global("nlocal"))
-    bonds = np.array(c.lmp.numpy.extract_compute("bonds", LMP_STYLE_ATOM, LMP_TYPE_VECTOR), copy=True)[:n]
-    return float(np.mean(bonds >= info.min_bonds))
+    return float(np.mean(per_atom(c, "bonds") >= info.min_bonds))
 
 
-def coexistence_run(material: dict, md: dict, melting: dict, start_temperature_K: float, seed: int,
-                    a_T: float, v_liquid: float | None, v_melt: float | None,
-                    context: str = "coexistence") -> dict:
-    """One NPH coexistence replica: returns its temperature series, solid fractions and plateau."""
-    melting = {**MELTING_DEFAULTS, **{k: v for k, v in melting.items() if v is not None}}
+def coexistence_run(material: Material, md: SlabSettings, melting: MeltingSettings, start_temperature_K: float,
+                    seed: int, densities: Densities, context: str = "coexistence") -> dict:
+    """One NPH coexistence replica (`md` resolved for the material; `densities` at Tm_ref):
+    returns its temperature series, solid fractions and plateau."""
     T0 = float(start_temperature_K)
-    info = LATTICES[material["lattice"]]
-    ts_fs = float(material.get("timestep_fs", 2.0))
-    every = int(melting["sample_every"])
-    steps = int(melting["steps"])
-    n_samples = max(steps // every, 4 * int(melting["blocks"]))
-    pdamp = float(md.get("barostat_damp_ps") or MD_DEFAULTS["barostat_damp_ps"])
+    info = LATTICES[material.lattice]
+    ts_fs = float(material.timestep_fs)
+    every = int(melting.sample_every)
+    steps = int(melting.steps)
+    n_samples = max(steps // every, 4 * int(melting.blocks))
+    pdamp = float(md.barostat_damp_ps)
     started = time.time()
-    with Lammps(_suffix(material["pair_style"]), context=context) as c:
-        c.comment(f"msgnn NPH coexistence: start {T0:.1f} K, a = {a_T:.5f} A (NPT crystal at Tm_ref)")
-        geom = build_two_phase(c, material, md, a_T, v_liquid, v_melt, T0, seed)
+    with open_lammps(material, context) as c:
+        c.comment(f"msgnn NPH coexistence: start {T0:.1f} K, a = {densities.a_T:.5f} A (NPT crystal at Tm_ref)")
+        geom = build_two_phase(c, material, md, densities, T0, seed)
         c.comment("thermalise the whole slab at the start temperature (Langevin, barostat along z only)")
         c(f"velocity solid create {T0:.2f} {seed + 3} mom yes rot no dist gaussian")
         c(f"fix lang all langevin {T0:.2f} {T0:.2f} 0.1 {seed + 4} zero yes")
         c(f"fix integ all nph z 0.0 0.0 {pdamp}")
-        c(f"run {max(int(round(1000 * float(melting['thermalize_ps']) / ts_fs)), 1)}")
-        _check_finite(c, "thermalisation")
+        c(f"run {max(int(round(1000 * float(melting.thermalize_ps) / ts_fs)), 1)}")
+        check_finite(c, "thermalisation")
         c("unfix lang")
         c("velocity all zero linear")
         c.comment("NPH coexistence: no thermostat; the temperature relaxes to Tm")
@@ -120,14 +104,14 @@ def coexistence_run(material: dict, md: dict, melting: dict, start_temperature_K
         temps, lz = [], []
         for k in range(n_samples):
             c(f"run {every} pre no post no")
-            _check_finite(c, f"the NPH coexistence run (sample {k + 1})")
+            check_finite(c, f"the NPH coexistence run (sample {k + 1})")
             temps.append(float(c.lmp.extract_fix("tavg", 0, 1, 0)))
             lz.append(float(c.lmp.extract_fix("tavg", 0, 1, 1)))
         etotal = float(c.lmp.get_thermo("etotal"))
         fs_end = _solid_fraction(c, info)
         script = c.input_script
-    plateau = plateau_estimate(temps, melting["discard_fraction"], melting["blocks"])
-    fmin = float(melting["min_solid_fraction"])
+    plateau = plateau_estimate(temps, melting.discard_fraction, melting.blocks)
+    fmin = float(melting.min_solid_fraction)
     coexisting = fmin <= fs_end <= 1 - fmin
     return {"start_temperature_K": T0, "seed": int(seed), "melting_point_K": plateau["mean_K"],
             "stderr_K": plateau["stderr_K"], "plateau": plateau, "coexisting": bool(coexisting),
@@ -137,25 +121,18 @@ def coexistence_run(material: dict, md: dict, melting: dict, start_temperature_K
             "wall_time_s": time.time() - started, "input_script": script}
 
 
-def melting_point(material_name: str, material: dict, md: dict, melting: dict, seed: int) -> dict:
-    """melting_point.json content (plus the replicas' series) for one material."""
-    md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
-    for key in ("cells", "melt_steps", "equilibrate_steps"):
-        if key in material:
-            md[key] = material[key]
-    melting = {**MELTING_DEFAULTS, **{k: v for k, v in (melting or {}).items() if v is not None}}
-    melting["steps"] = int((melting.get("material_steps") or {}).get(material_name, melting["steps"]))
-    tm_ref = float(material["reference_melting_point_K"])
-    potential = resolve_potential(material["potential"])
-    seed = int(seed) % 900_000_000 + 1
-    a_T, v_liquid, v_melt = measure_densities(material, tm_ref, seed, md["expansion_steps"],
-                                              md["melt_temperature_factor"] * tm_ref)
-    if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
-        raise SimulationError(f"{material_name}: NPT crystal lattice constant {a_T:.3f} Å at {tm_ref:g} K is "
-                              f"implausible (config {material['lattice_constant_A']} Å)")
+def melting_point(material_name: str, material: Material, md: SlabSettings, melting: MeltingSettings,
+                  seed: int) -> dict:
+    """melting_point.json content (plus the replicas' series) for one material; `md` and
+    `melting` are resolved for the material's overrides here."""
+    md, melting = md.for_material(material), melting.for_material(material_name)
+    tm_ref = float(material.reference_melting_point_K)
+    potential = resolve_potential(material.potential)
+    seed = lammps_seed(seed)
+    densities = measure_densities(material, tm_ref, seed, md)
     replicas = []
-    for i, T0 in enumerate(start_temperatures(tm_ref, int(melting["replicas"]), float(melting["start_spread_K"]))):
-        r = coexistence_run(material, md, melting, T0, seed + 1000 * (i + 1), a_T, v_liquid, v_melt,
+    for i, T0 in enumerate(start_temperatures(tm_ref, int(melting.replicas), float(melting.start_spread_K))):
+        r = coexistence_run(material, md, melting, T0, seed + 1000 * (i + 1), densities,
                             context=f"{material_name} NPH coexistence replica {i} (potential {potential})")
         log.info("%s replica %d: start %.0f K -> plateau %.1f ± %.1f K, solid fraction %.2f -> %.2f%s, %.1f s",
                  material_name, i, T0, r["melting_point_K"], r["stderr_K"], *r["solid_fraction"],
@@ -168,14 +145,15 @@ def melting_point(material_name: str, material: dict, md: dict, melting: dict, s
                               "run longer slabs or start closer to Tm")
     tm, unc = combine_replicas([r["melting_point_K"] for r in good], [r["stderr_K"] for r in good])
     return {
-        "material": material_name, "potential": material["potential"],
+        "material": material_name, "potential": material.potential,
         "melting_point_K": tm, "uncertainty_K": unc, "published_K": tm_ref,
         "deviation_fraction": (tm - tm_ref) / tm_ref,
         "method": "two-phase coexistence, NPH (no thermostat, barostat Pzz = 0 along z only, lateral box at "
                   "the crystal's NPT lattice constant at the reference Tm): Tm = mean plateau temperature; "
                   "uncertainty = standard error of the mean over replicas (not below the propagated "
                   "block-average errors)",
-        "orientation": md["orientation"], "lattice_constant_A": a_T, "liquid_volume_per_atom_A3": v_liquid,
+        "orientation": md.orientation, "lattice_constant_A": densities.a_T,
+        "liquid_volume_per_atom_A3": densities.v_liquid,
         "replicas": len(replicas), "replicas_used": len(good),
         "replica_melting_points_K": [r["melting_point_K"] for r in replicas],
         "replica_stderr_K": [r["stderr_K"] for r in replicas],
@@ -184,9 +162,9 @@ def melting_point(material_name: str, material: dict, md: dict, melting: dict, s
         "replica_coexisting": [r["coexisting"] for r in replicas],
         "replica_seeds": [r["seed"] for r in replicas],
         "n_atoms": replicas[0]["n_atoms"], "cells": replicas[0]["cells"],
-        "nph_steps": melting["steps"],
-        "timestep_fs": float(material.get("timestep_fs", 2.0)),
-        "melting_settings": melting,
+        "nph_steps": melting.steps,
+        "timestep_fs": float(material.timestep_fs),
+        "melting_settings": melting.to_dict(),
         "potential_path": str(potential), "potential_sha256": sha256(potential),
         "series": [{"time_ps": r["time_ps"], "temperature_K": r["temperature_K"], "lz_A": r["lz_A"]}
                    for r in replicas],
@@ -215,7 +193,8 @@ def plot_series(result: dict, path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def write_melting_point(material_name: str, material: dict, md: dict, melting: dict, seed: int,
+def write_melting_point(material_name: str, material: Material, md: SlabSettings, melting: MeltingSettings,
+                        seed: int,
                         out_json: str | Path, plot_png: str | Path | None = None,
                         kinetics_json: str | Path | None = None) -> dict:
     """Run the coexistence replicas and write melting_point.json (and the T(t) plot)."""

@@ -39,37 +39,14 @@ import numpy as np
 
 from msgnn.io import read_json, save_figure, sha256, write_json
 from msgnn.md.lammps_env import Lammps, resolve_potential
-from msgnn.md.slab import _check_finite, _setup_potential, _suffix
+from msgnn.md.settings import Material, NucleationSettings
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command
+from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
 
-NUCLEATION_DEFAULTS = {
-    "replicas": 8,                  # independent replicas per temperature
-    "target_atoms": 2000,           # cubic box of round((target/atoms_per_cell)^(1/3)) cells per side
-    "melt_temperature_factor": 1.6,
-    "melt_steps": 1000,             # NPT at melt_temperature_factor x Tm_ref
-    "quench_steps": 1000,           # linear NPT ramp to T
-    "max_steps": 10000,             # longest hold at T (the replica is censored after it)
-    "material_max_steps": {},       # per-material override of max_steps, e.g. {"Si": 20000}
-    "sample_every": 100,            # n_max sampling interval during the hold (steps)
-    "n_nucleus": 200,               # nucleation time marker: start of the last excursion above this size
-                                    # of a cluster that went on to reach stop_fraction (committed)
-    "stop_fraction": 0.25,          # stop once the largest cluster holds this fraction of the atoms
-    "thermostat_damp_ps": 0.1,
-    "barostat_damp_ps": 1.0,
-    "min_replicas_for_mfpt": 4,     # MFPT fit (critical size) only with at least this many events
-    "bootstrap": 200,               # bootstrap resamples (over replicas) for the n* interval
-}
 MATERIAL_KEYS = ("element", "potential", "pair_style", "lattice", "lattice_constant_A",
                  "reference_melting_point_K", "timestep_fs", "mass_amu")
-
-
-def settings_with_defaults(settings: dict | None, material_name: str | None = None) -> dict:
-    s = {**NUCLEATION_DEFAULTS, **{k: v for k, v in (settings or {}).items() if v is not None}}
-    if material_name is not None:
-        s["max_steps"] = int((s.get("material_max_steps") or {}).get(material_name, s["max_steps"]))
-    return s
 
 
 def box_cells(lattice: str, target_atoms: int) -> int:
@@ -171,7 +148,7 @@ def _fit_erf(sizes, tau):
     return p
 
 
-def fit_mfpt(trajectories, n_max_size: int, n_boot: int = 200, seed: int = 0, min_replicas: int = 4) -> dict | None:
+def fit_mfpt(trajectories, n_max_size: int, n_boot: int, seed: int, min_replicas: int) -> dict | None:
     """Wedekind-Reguera-Strey fit of the MFPT curve tau(n), n = 1..n_max_size, over trajectories
     (times, n_max) that all reached n_max_size. Returns tau_J, Z, n* and a bootstrap (over
     trajectories) 95 % interval of n*; None with fewer than `min_replicas` trajectories."""
@@ -199,101 +176,105 @@ def fit_mfpt(trajectories, n_max_size: int, n_boot: int = 200, seed: int = 0, mi
 
 # --------------------------------------------------------------------------- one replica (LAMMPS)
 
-def run_replica(material: dict, settings: dict, temperature_K: float, seed: int,
+def run_replica(material: Material, settings: NucleationSettings, temperature_K: float, seed: int,
                 context: str = "nucleation replica") -> dict:
     """Melt, quench and hold one box at T, tracking the largest solid-like cluster (see module doc)."""
-    from lammps import LMP_STYLE_ATOM, LMP_TYPE_VECTOR
-    s = settings_with_defaults(settings)
     T = float(temperature_K)
-    lattice = material["lattice"]
-    info = LATTICES[lattice]
-    a = float(material["lattice_constant_A"])
-    ts_fs = float(material.get("timestep_fs", 2.0))
-    t_melt = float(s["melt_temperature_factor"]) * float(material["reference_melting_point_K"])
-    n = box_cells(lattice, int(s["target_atoms"]))
-    every = int(s["sample_every"])
-    tdamp, pdamp = float(s["thermostat_damp_ps"]), float(s["barostat_damp_ps"])
-    seed = int(seed) % 900_000_000 + 1
+    seed = lammps_seed(seed)
     started = time.time()
-    with Lammps(_suffix(material["pair_style"]), context=context) as c:
-        c.comment(f"msgnn homogeneous nucleation: {n}^3 {lattice} cells melted at {t_melt:.0f} K, quenched to {T:g} K")
-        c("units metal"); c("atom_style atomic"); c("boundary p p p"); c("atom_modify map array")
-        c(lattice_command(lattice, a))
-        c(f"region box block 0 {n} 0 {n} 0 {n}")
-        c("create_box 1 box"); c("create_atoms 1 box")
-        _setup_potential(c, material, resolve_potential(material["potential"]))
-        c(f"timestep {ts_fs / 1000:.6f}")
-        c("thermo 0")
-        for cmd in classification_commands(lattice, a):
-            c(cmd)
-        c(f"variable solidlike atom c_bonds>={info.min_bonds}")
-        c("group solidlike empty")
-        c(f"compute clusters solidlike cluster/atom {info.first_shell_cutoff(a):.4f}")
-        c.comment("melt (NPT, zero pressure), then quench linearly to T")
-        c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
-        c(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
-        c(f"fix integ all npt temp {t_melt:.2f} {t_melt:.2f} {tdamp} iso 0 0 {pdamp}")
-        c(f"run {int(s['melt_steps'])}")
-        _check_finite(c, "melting")
-        c("unfix integ")
-        c(f"fix integ all npt temp {t_melt:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
-        c(f"run {int(s['quench_steps'])}")
-        _check_finite(c, "the quench")
-        c("unfix integ")
-        c.comment("hold at T (NPT, zero pressure); largest solid-like cluster every sample")
-        c(f"fix integ all npt temp {T:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
-        c("run 0 post no")
-        n_atoms = int(c.lmp.get_natoms())
-        stop_at = max(float(s["stop_fraction"]) * n_atoms, float(s["n_nucleus"]))
-
-        def sample() -> int:
-            nlocal = int(c.lmp.extract_global("nlocal"))
-            c("group solidlike clear")
-            c("group solidlike variable solidlike")
-            solid = np.array(c.lmp.numpy.extract_compute("bonds", LMP_STYLE_ATOM, LMP_TYPE_VECTOR),
-                             copy=True)[:nlocal] >= info.min_bonds
-            ids = np.array(c.lmp.numpy.extract_compute("clusters", LMP_STYLE_ATOM, LMP_TYPE_VECTOR),
-                           copy=True)[:nlocal]
-            return largest_cluster(ids, solid)
-
-        times, n_max, volumes, temps = [0.0], [sample()], [], []
-        max_samples = max(int(s["max_steps"]) // every, 1)
-        for k in range(1, max_samples + 1):
-            c(f"run {every} pre no post no")
-            _check_finite(c, f"the hold at T (step {k * every})")
-            times.append(k * every * ts_fs * 1e-15)
-            n_max.append(sample())
-            volumes.append(float(c.lmp.get_thermo("vol")))
-            temps.append(float(c.lmp.get_thermo("temp")))
-            if n_max[-1] >= stop_at:
-                break
+    with open_lammps(material, context) as c:
+        n = _melt_and_quench(c, material, settings, T, seed)
+        hold = _hold(c, material, settings, T)
         script = c.input_script
         version = c.version()
-    t_nuc = committed_nucleation_time(times, n_max, float(s["n_nucleus"]), stop_at)
-    return {"temperature_K": T, "seed": seed, "n_atoms": n_atoms, "cells": n,
+    times, n_max = hold["time_s"], hold["n_max"]
+    t_nuc = committed_nucleation_time(times, n_max, float(settings.n_nucleus), hold["stop_at"])
+    return {"temperature_K": T, "seed": seed, "n_atoms": hold["n_atoms"], "cells": n,
             "nucleated": t_nuc is not None, "nucleation_time_s": t_nuc,
             "observed_time_s": t_nuc if t_nuc is not None else times[-1],
             "hold_time_s": times[-1], "time_s": times, "n_max": n_max,
-            "mean_volume_m3": float(np.mean(volumes)) * 1e-30, "mean_temperature_K": float(np.mean(temps)),
+            "mean_volume_m3": float(np.mean(hold["volumes"])) * 1e-30,
+            "mean_temperature_K": float(np.mean(hold["temperatures"])),
             "wall_time_s": time.time() - started, "input_script": script, "lammps_version": version}
+
+
+def _melt_and_quench(c: Lammps, material: Material, s: NucleationSettings, T: float, seed: int) -> int:
+    """The cubic box with the classification and cluster computes, melted (NPT, P = 0) and
+    quenched linearly to T. Returns the unit cells per side."""
+    lattice = material.lattice
+    info = LATTICES[lattice]
+    a = float(material.lattice_constant_A)
+    t_melt = float(s.melt_temperature_factor) * float(material.reference_melting_point_K)
+    n = box_cells(lattice, int(s.target_atoms))
+    tdamp, pdamp = float(s.thermostat_damp_ps), float(s.barostat_damp_ps)
+    c.comment(f"msgnn homogeneous nucleation: {n}^3 {lattice} cells melted at {t_melt:.0f} K, quenched to {T:g} K")
+    create_box(c, material, lattice_command(lattice, a), (n, n, n), atom_map=True)
+    for cmd in classification_commands(lattice, a):
+        c(cmd)
+    c(f"variable solidlike atom c_bonds>={info.min_bonds}")
+    c("group solidlike empty")
+    c(f"compute clusters solidlike cluster/atom {info.first_shell_cutoff(a):.4f}")
+    c.comment("melt (NPT, zero pressure), then quench linearly to T")
+    c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
+    c(f"velocity all create {t_melt:.2f} {seed + 1} mom yes rot yes dist gaussian")
+    c(f"fix integ all npt temp {t_melt:.2f} {t_melt:.2f} {tdamp} iso 0 0 {pdamp}")
+    c(f"run {int(s.melt_steps)}")
+    check_finite(c, "melting")
+    c("unfix integ")
+    c(f"fix integ all npt temp {t_melt:.2f} {T:.2f} {tdamp} iso 0 0 {pdamp}")
+    c(f"run {int(s.quench_steps)}")
+    check_finite(c, "the quench")
+    c("unfix integ")
+    return n
+
+
+def _hold(c: Lammps, material: Material, s: NucleationSettings, T: float) -> dict:
+    """Hold at T (NPT, P = 0), sampling the largest solid-like cluster every `sample_every` steps
+    until it holds `stop_fraction` of the atoms (at least n_nucleus) or `max_steps` have passed."""
+    min_bonds = LATTICES[material.lattice].min_bonds
+    every = int(s.sample_every)
+    c.comment("hold at T (NPT, zero pressure); largest solid-like cluster every sample")
+    c(f"fix integ all npt temp {T:.2f} {T:.2f} {float(s.thermostat_damp_ps)} iso 0 0 {float(s.barostat_damp_ps)}")
+    c("run 0 post no")
+    n_atoms = int(c.lmp.get_natoms())
+    stop_at = max(float(s.stop_fraction) * n_atoms, float(s.n_nucleus))
+
+    def sample() -> int:
+        c("group solidlike clear")
+        c("group solidlike variable solidlike")
+        solid = per_atom(c, "bonds") >= min_bonds
+        return largest_cluster(per_atom(c, "clusters"), solid)
+
+    out = {"n_atoms": n_atoms, "stop_at": stop_at, "time_s": [0.0], "n_max": [sample()], "volumes": [],
+           "temperatures": []}
+    for k in range(1, max(int(s.max_steps) // every, 1) + 1):
+        c(f"run {every} pre no post no")
+        check_finite(c, f"the hold at T (step {k * every})")
+        out["time_s"].append(k * every * float(material.timestep_fs) * 1e-15)
+        out["n_max"].append(sample())
+        out["volumes"].append(float(c.lmp.get_thermo("vol")))
+        out["temperatures"].append(float(c.lmp.get_thermo("temp")))
+        if out["n_max"][-1] >= stop_at:
+            break
+    return out
 
 
 # --------------------------------------------------------------------------- one material (the job)
 
 def replica_seed(job_seed: int, temperature_K: float, index: int) -> int:
     h = hashlib.sha256(json.dumps([int(job_seed), float(temperature_K), int(index)]).encode()).hexdigest()
-    return int(h[:8], 16) % 900_000_000 + 1
+    return lammps_seed(int(h[:8], 16))
 
 
-def _replica_key(material: dict, settings: dict, temperature_K: float, seed: int) -> str:
-    key = {"material": {k: material.get(k) for k in MATERIAL_KEYS},
-           "settings": {k: settings[k] for k in NUCLEATION_DEFAULTS if k not in ("replicas", "material_max_steps",
-                                                                                 "min_replicas_for_mfpt", "bootstrap")},
+def _replica_key(material: Material, settings: NucleationSettings, temperature_K: float, seed: int) -> str:
+    key = {"material": {k: getattr(material, k) for k in MATERIAL_KEYS},
+           "settings": {k: v for k, v in settings.to_dict().items()
+                        if k not in ("replicas", "material_max_steps", "min_replicas_for_mfpt", "bootstrap")},
            "T": float(temperature_K), "seed": int(seed)}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def analyse_temperature(replicas: list[dict], tm_ref: float, settings: dict, seed: int = 0) -> dict:
+def analyse_temperature(replicas: list[dict], tm_ref: float, settings: NucleationSettings, seed: int = 0) -> dict:
     """Rate, survival curve and MFPT fit of one temperature's replicas."""
     T = replicas[0]["temperature_K"]
     times = [r["observed_time_s"] for r in replicas]
@@ -301,8 +282,8 @@ def analyse_temperature(replicas: list[dict], tm_ref: float, settings: dict, see
     volume = float(np.mean([r["mean_volume_m3"] for r in replicas]))
     rate = poisson_rate(times, cens, volume)
     nucleated = [(np.asarray(r["time_s"]), np.asarray(r["n_max"])) for r in replicas if r["nucleated"]]
-    mfpt = fit_mfpt(nucleated, int(settings["n_nucleus"]), int(settings["bootstrap"]), seed,
-                    int(settings["min_replicas_for_mfpt"]))
+    mfpt = fit_mfpt(nucleated, int(settings.n_nucleus), int(settings.bootstrap), seed,
+                    int(settings.min_replicas_for_mfpt))
     if mfpt is not None:
         mfpt["J_from_tau_J_per_m3_s"] = 1.0 / (mfpt["tau_J_s"] * volume)
     st, ss = survival_curve(times, cens)
@@ -338,17 +319,18 @@ METHOD = ("Homogeneous nucleation from independent replicas: cubic periodic box 
           "censored); replicas that nucleated during the quench have time 0.")
 
 
-def nucleation_study(material_name: str, material: dict, temperatures_K, settings: dict, seed: int,
-                     partial_dir: str | Path | None = None) -> dict:
-    """Run (or resume) every replica of every temperature of one material; return nucleation.json."""
-    s = settings_with_defaults(settings, material_name)
+def nucleation_study(material_name: str, material: Material, temperatures_K, settings: NucleationSettings,
+                     seed: int, partial_dir: str | Path | None = None) -> dict:
+    """Run (or resume) every replica of every temperature of one material; return nucleation.json.
+    `settings` are resolved for the material's override of max_steps here."""
+    s = settings.for_material(material_name)
     temps = [float(t) for t in (temperatures_K or [])]
-    potential = resolve_potential(material["potential"])
-    tm_ref = float(material["reference_melting_point_K"])
+    potential = resolve_potential(material.potential)
+    tm_ref = float(material.reference_melting_point_K)
     started = time.time()
-    out = {"material": material_name, "potential": material["potential"], "potential_path": str(potential),
-           "potential_sha256": sha256(potential), "method": METHOD, "settings": s,
-           "reference_melting_point_K": tm_ref, "timestep_fs": float(material.get("timestep_fs", 2.0)),
+    out = {"material": material_name, "potential": material.potential, "potential_path": str(potential),
+           "potential_sha256": sha256(potential), "method": METHOD, "settings": s.to_dict(),
+           "reference_melting_point_K": tm_ref, "timestep_fs": float(material.timestep_fs),
            "job_seed": int(seed), "synthetic": False, "temperatures": [], "rates": []}
     if not temps:
         out["note"] = "no nucleation_temperatures_K configured for this material: nothing was simulated"
@@ -357,7 +339,7 @@ def nucleation_study(material_name: str, material: dict, temperatures_K, setting
     script = version = None
     for T in temps:
         replicas = []
-        for i in range(int(s["replicas"])):
+        for i in range(int(s.replicas)):
             rseed = replica_seed(seed, T, i)
             path = partial / f"{_replica_key(material, s, T, rseed)}.json" if partial else None
             if path is not None and path.is_file():
@@ -369,7 +351,7 @@ def nucleation_study(material_name: str, material: dict, temperatures_K, setting
                 if path is not None:
                     write_json(path, r)
                 log.info("%s T=%g K replica %d/%d: %s, n_max %d at %.1f ps, %.1f s", material_name, T, i + 1,
-                         int(s["replicas"]),
+                         int(s.replicas),
                          f"nucleated at {r['nucleation_time_s'] * 1e12:.1f} ps" if r["nucleated"] else "censored",
                          r["n_max"][-1], r["hold_time_s"] * 1e12, r["wall_time_s"])
             script = script or r["input_script"]
@@ -423,7 +405,8 @@ def plot_nucleation(result: dict, path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def write_nucleation(material_name: str, material: dict, temperatures_K, settings: dict, seed: int,
+def write_nucleation(material_name: str, material: Material, temperatures_K, settings: NucleationSettings,
+                     seed: int,
                      out_json: str | Path, plot_png: str | Path, partial_dir: str | Path | None = None) -> dict:
     """Run/resume the study, write nucleation.json and the figure, then delete the partial folder."""
     result = nucleation_study(material_name, material, temperatures_K, settings, seed, partial_dir)

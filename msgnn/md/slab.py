@@ -1,8 +1,10 @@
 """Crystal–liquid slab simulations with LAMMPS: build, melt half, quench the liquid, grow at T.
 
 One call, `run_condition`, does one (material, temperature) condition and returns the run record
-(run.json content) and the snapshot arrays (snapshots.npz content). `write_run` writes both
-atomically. Any LAMMPS error, lost atom or non-finite energy raises SimulationError.
+(run.json content) and the snapshot arrays (snapshots.npz content), in phases: start (resume from
+a checkpoint, or measure the bulk densities), build and equilibrate the two-phase slab, grow with
+samples and checkpoints, analyse, record. `write_run` writes both atomically. Any LAMMPS error,
+lost atom or non-finite energy raises SimulationError.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import logging
 import math
 import pickle
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,73 +24,47 @@ from msgnn.errors import SimulationError
 from msgnn.io import atomic_path, package_versions, sha256, write_json
 from msgnn.md import fit
 from msgnn.md.lammps_env import Lammps, resolve_potential
+from msgnn.md.settings import Material, SlabSettings
 from msgnn.md.snapshots import write_snapshots
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command, structure_types
+from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom, setup_potential
 
 log = logging.getLogger(__name__)
 
 K_B_EV = 8.617333262e-5        # eV/K
-MD_DEFAULTS = {"orientation": "100", "cells": [5, 5, 20], "melt_temperature_factor": 1.6,
-               "melt_steps": 3000, "equilibrate_steps": 1000, "growth_steps": 15000,
-               "sample_every": 250, "snapshots": 4, "expansion_steps": 1000,
-               "thermostat_damp_ps": 0.5, "barostat_damp_ps": 1.0, "transient_ps": 3.0,
-               "interface_probe_A": 5.0, "min_phase_thickness_A": 12.0, "checkpoint_every_ps": 5.0}
 CHECKPOINT_STATE = "state.pkl"   # the Python-side growth state; it names its LAMMPS restart file
 CHECKPOINT_FORMAT = 1
+SERIES = ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper", "box_lz_A", "temperature_K", "pe_eV", "press_bar")
 
 
-def _suffix(pair_style: str) -> str | None:
-    return "opt" if pair_style in ("eam", "eam/alloy", "eam/fs") else ("omp" if pair_style in ("sw", "tersoff") else None)
+class Densities(NamedTuple):
+    """Bulk NPT results at T (None where not measured): crystal lattice constant (Å), liquid
+    volume per atom at T and at the melt temperature (Å^3), mean potential energy per atom of the
+    crystal and of the liquid (eV), and the input script."""
+    a_T: float
+    v_liquid: float | None = None
+    v_melt: float | None = None
+    pe_crystal_eV: float | None = None
+    pe_liquid_eV: float | None = None
+    input_script: str | None = None
 
 
-def _mass(material: dict) -> float:
-    if "mass_amu" in material:
-        return float(material["mass_amu"])
-    from pymatgen.core import Element
-    return float(Element(material["element"]).atomic_mass)
-
-
-def _setup_potential(lmp: Lammps, material: dict, potential: Path) -> None:
-    lmp(f"mass 1 {_mass(material):.6f}")
-    lmp(f"pair_style {material['pair_style']}")
-    if material["pair_style"] == "eam":
-        lmp(f"pair_coeff 1 1 {potential}")
-    else:
-        lmp(f"pair_coeff * * {potential} {material['element']}")
-
-
-def _check_finite(lmp: Lammps, what: str) -> float:
-    pe = lmp.lmp.get_thermo("pe")
-    if not math.isfinite(pe):
-        raise SimulationError(f"{lmp.context}: non-finite potential energy during {what} (the run blew up)")
-    return pe
-
-
-def measure_densities(material: dict, temperature_K: float, seed: int, steps: int = 1000,
-                      melt_temperature_K: float | None = None, scripts: list | None = None,
-                      energies: dict | None = None) -> tuple[float, float | None, float | None]:
-    """(crystal lattice constant at T in Å, liquid volume per atom at T and at the melt
-    temperature in Å^3) from short NPT runs of a small periodic box: the perfect crystal, then
-    the same box melted, then brought back to T. With steps = 0: (config lattice constant, None, None).
-    `energies`, if given, receives the mean potential energy per atom (eV) of the crystal and of
-    the liquid at T (`pe_crystal_eV`, `pe_liquid_eV`): their difference is the latent heat at T
-    (zero pressure, equal kinetic energies)."""
-    potential = resolve_potential(material["potential"])
-    a0 = float(material["lattice_constant_A"])
+def measure_densities(material: Material, temperature_K: float, seed: int, md: SlabSettings) -> Densities:
+    """Short NPT runs (`md.expansion_steps` in all) of a small periodic box: the perfect crystal,
+    then the same box melted at `md.melt_temperature_factor` x Tm_ref, then brought back to T.
+    With expansion_steps = 0: the config lattice constant only. pe_liquid - pe_crystal is the
+    latent heat at T (zero pressure, equal kinetic energies). SimulationError if a(T) is not
+    within 10 % of the config's (the crystal melted or blew up)."""
+    a0 = float(material.lattice_constant_A)
+    steps = md.expansion_steps
     if steps <= 0:
-        return a0, None, None
-    n = {"diamond": 3, "fcc": 4, "bcc": 5}[material["lattice"]]
+        return Densities(a0)
+    n = {"diamond": 3, "fcc": 4, "bcc": 5}[material.lattice]
     T = float(temperature_K)
-    t_melt = melt_temperature_K or 1.6 * float(material["reference_melting_point_K"])
+    t_melt = md.melt_temperature_K(material)
     half = max((steps // 2) // 10 * 10, 10)
-    with Lammps(_suffix(material["pair_style"]), context=f"{material['element']} NPT crystal/liquid at {T:g} K") as lmp:
-        lmp("units metal"); lmp("atom_style atomic"); lmp("boundary p p p")
-        lmp(f"lattice {material['lattice']} {a0}")
-        lmp(f"region box block 0 {n} 0 {n} 0 {n}")
-        lmp("create_box 1 box"); lmp("create_atoms 1 box")
-        _setup_potential(lmp, material, potential)
-        lmp(f"timestep {material.get('timestep_fs', 2.0) / 1000:.6f}")
-        lmp("thermo 0")
+    with open_lammps(material, f"{material.element} NPT crystal/liquid at {T:g} K") as lmp:
+        create_box(lmp, material, f"lattice {material.lattice} {a0}", (n, n, n))
         lmp(f"velocity all create {2 * T} {seed} mom yes rot yes dist gaussian")
         lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
         lmp(f"run {max(steps - half, 0)}")
@@ -96,8 +74,11 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp("reset_timestep 0")
         lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now v_pe_now")
         lmp(f"run {half}")
-        _check_finite(lmp, "the NPT crystal run")
+        check_finite(lmp, "the NPT crystal run")
         a_T = float(lmp.lmp.extract_fix("avg", 0, 1, 0)) / n
+        if not 0.9 * a0 < a_T < 1.1 * a0:
+            raise SimulationError(f"{lmp.context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
+                                  f"(config {a0} Å); the crystal melted or blew up")
         pe_crystal = float(lmp.lmp.extract_fix("avg", 0, 1, 1))
         lmp("unfix avg"); lmp("unfix npt")
         lmp(f"displace_atoms all random {0.1 * a0:.4f} {0.1 * a0:.4f} {0.1 * a0:.4f} {seed} units box")
@@ -107,7 +88,7 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp("reset_timestep 0")
         lmp(f"fix avg all ave/time 10 {half // 20} {half // 2} v_vol_now")
         lmp(f"run {half // 2}")
-        _check_finite(lmp, "the NPT melt run")
+        check_finite(lmp, "the NPT melt run")
         v_melt = float(lmp.lmp.extract_fix("avg", 0, 0))
         lmp("unfix avg"); lmp("unfix npt")
         lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
@@ -115,13 +96,9 @@ def measure_densities(material: dict, temperature_K: float, seed: int, steps: in
         lmp("reset_timestep 0")
         lmp(f"fix avg all ave/time 10 {half // 10} {half} v_vol_now v_pe_now")
         lmp(f"run {half}")
-        _check_finite(lmp, "the NPT liquid run")
-        v_liq = float(lmp.lmp.extract_fix("avg", 0, 1, 0))
-        if energies is not None:
-            energies.update(pe_crystal_eV=pe_crystal, pe_liquid_eV=float(lmp.lmp.extract_fix("avg", 0, 1, 1)))
-        if scripts is not None:
-            scripts.append(lmp.input_script)
-    return a_T, v_liq, v_melt
+        check_finite(lmp, "the NPT liquid run")
+        return Densities(a_T, float(lmp.lmp.extract_fix("avg", 0, 1, 0)), v_melt,
+                         pe_crystal, float(lmp.lmp.extract_fix("avg", 0, 1, 1)), lmp.input_script)
 
 
 def _rescale_liquid(c: Lammps, zlo: float, lz_built: float, lz_now: float, lz_liquid_new: float, tag: str) -> float:
@@ -146,22 +123,45 @@ def _rescale_liquid(c: Lammps, zlo: float, lz_built: float, lz_now: float, lz_li
     return lz_new
 
 
-def _per_atom(lmp: Lammps, ids_order: np.ndarray, name: str, array: bool = False):
-    from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
-    out = lmp.lmp.numpy.extract_compute(name, LMP_STYLE_ATOM, LMP_TYPE_ARRAY if array else LMP_TYPE_VECTOR)
-    if out is None:
-        raise SimulationError(f"{lmp.context}: compute {name} returned nothing")
-    out = np.array(out, copy=True)[: ids_order.size]
-    return out[ids_order]
+@dataclass(frozen=True)
+class _Plan:
+    """What one slab run does, fixed by its inputs."""
+    name: str
+    material: Material
+    md: SlabSettings               # resolved for the material
+    temperature_K: int
+    seed: int                      # the LAMMPS seed
+    potential: Path
+    context: str
+    n_samples: int
+    snapshot_at: frozenset         # the samples that keep a full snapshot
+    checkpoint_every: int          # samples
+
+    @classmethod
+    def make(cls, name: str, material: Material, md: SlabSettings, temperature_K: int, seed: int) -> _Plan:
+        md = md.for_material(material)
+        potential = resolve_potential(material.potential)
+        every, n_snap = int(md.sample_every), int(md.snapshots)
+        n_samples = max(int(md.growth_steps) // every, 3)
+        snap_at = set(np.unique(np.linspace(0, n_samples, n_snap + 1)[1:].round().astype(int)))
+        if len(snap_at) < n_snap:
+            snap_at = set(range(n_samples - n_snap + 1, n_samples + 1))
+        ckpt_every = max(1, int(round(float(md.checkpoint_every_ps) * 1000.0 / (every * float(material.timestep_fs)))))
+        return cls(name, material, md, temperature_K, lammps_seed(seed), potential,
+                   f"{name} at {temperature_K} K (potential {potential})", n_samples, frozenset(snap_at), ckpt_every)
+
+    @property
+    def T(self) -> float:
+        return float(self.temperature_K)
 
 
-def _checkpoint_key(material_name: str, material: dict, md: dict, temperature_K, seed: int,
-                    potential: Path) -> str:
+def _checkpoint_key(plan: _Plan) -> str:
     """sha256 of what determines a run: material (and its potential file's content), md settings
     (all but the checkpoint interval, which does not change the physics), temperature and seed."""
-    payload = {"format": CHECKPOINT_FORMAT, "material_name": material_name, "material": material,
-               "potential_sha256": sha256(potential), "temperature_K": int(temperature_K),
-               "md": {k: v for k, v in md.items() if k != "checkpoint_every_ps"}, "seed": int(seed)}
+    payload = {"format": CHECKPOINT_FORMAT, "material_name": plan.name,
+               "material": {k: v for k, v in plan.material.to_dict().items() if v is not None},   # as in the config
+               "potential_sha256": sha256(plan.potential), "temperature_K": int(plan.temperature_K),
+               "md": {k: v for k, v in plan.md.to_dict().items() if k != "checkpoint_every_ps"}, "seed": int(plan.seed)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -223,14 +223,10 @@ def _write_checkpoint(c: Lammps, checkpoint_dir: Path, state: dict) -> None:
             p.unlink(missing_ok=True)
 
 
-def _growth_fixes(c: Lammps, T: float, tdamp: float, pdamp: float, langevin_seed: int) -> None:
-    c(f"fix lang all langevin {T:.2f} {T:.2f} {tdamp} {langevin_seed} zero yes")
-    c(f"fix integ all nph z 0.0 0.0 {pdamp}")
-
-
-def run_condition(material_name: str, material: dict, md: dict, temperature_K: int, seed: int, *,
+def run_condition(material_name: str, material: Material, md: SlabSettings, temperature_K: int, seed: int, *,
                   checkpoint_dir: str | Path | None = None) -> tuple[dict, dict]:
-    """Simulate one condition; return (run record, snapshot arrays).
+    """Simulate one condition; return (run record, snapshot arrays). `md` is resolved for the
+    material's overrides here.
 
     Growth is measured from the solid count N_s(t) (both interfaces) and, per interface, from the
     solid counts below and above the slab centre fixed at the first sample (one interface each).
@@ -238,174 +234,185 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     With `checkpoint_dir`, the growth loop writes every `checkpoint_every_ps` a LAMMPS restart
     file plus the Python-side state (samples, snapshots, densities, input script, loop index,
     keyed by a hash of material, md settings, T and seed), keeping only the latest. A call that
-    finds a valid checkpoint of the same run resumes there: read_restart, then re-issue what a
-    restart file does not keep (pair style/coefficients, thermo settings, the classification
-    computes, fixes `lang` (new seed from seed and step) and `integ` (nph, whose barostat state
-    the restart file restores)). A checkpoint of another run, or an unreadable one, is ignored
-    with a warning. The checkpoint is left in place; `simulate` removes it once outputs exist.
+    finds a valid checkpoint of the same run resumes there (`_resume`). A checkpoint of another
+    run, or an unreadable one, is ignored with a warning. The checkpoint is left in place;
+    `simulate` removes it once outputs exist.
     """
-    md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
-    for key in ("cells", "growth_steps", "melt_steps", "equilibrate_steps", "sample_every"):
-        if key in material:
-            md[key] = material[key]
-    T = float(temperature_K)
-    lattice = material["lattice"]
-    info = LATTICES[lattice]
-    ts_fs = float(material.get("timestep_fs", 2.0))
-    potential = resolve_potential(material["potential"])
-    Tm_ref = float(material["reference_melting_point_K"])
-    t_melt = md["melt_temperature_factor"] * Tm_ref
-    seed = int(seed) % 900_000_000 + 1
-    context = f"{material_name} at {temperature_K} K (potential {potential})"
-    nx, ny, nz = (int(c) for c in md["cells"])
-    tdamp = md["thermostat_damp_ps"]
-    pdamp = md["barostat_damp_ps"]
-    every = int(md["sample_every"])
-    n_samples = max(int(md["growth_steps"]) // every, 3)
-    snap_at = set(np.unique(np.linspace(0, n_samples, int(md["snapshots"]) + 1)[1:].round().astype(int)))
-    if len(snap_at) < int(md["snapshots"]):
-        snap_at = set(range(n_samples - int(md["snapshots"]) + 1, n_samples + 1))
+    plan = _Plan.make(material_name, material, md, temperature_K, seed)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    ckpt_every = max(1, int(round(float(md["checkpoint_every_ps"]) * 1000.0 / (every * ts_fs))))
-
-    state = None
-    if ckpt_dir is not None:
-        key = _checkpoint_key(material_name, material, md, temperature_K, seed, potential)
-        state = load_checkpoint(ckpt_dir, key, context)
-        if state is None and ckpt_dir.is_dir():
-            _clear_checkpoint(ckpt_dir)
-    resumed_from = None if state is None else state["series"]["time_ps"][-1]
-    started = time.time() - (0.0 if state is None else state["wall_s"])
-    if state is None:
-        density_scripts: list[str] = []
-        bulk_pe: dict = {}
-        try:
-            a_T, v_liquid, v_melt = measure_densities(material, T, seed, md["expansion_steps"], t_melt,
-                                                      density_scripts, bulk_pe)
-        except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
-            raise SimulationError(f"{context}: {exc}") from None
-        if not (0.9 * material["lattice_constant_A"] < a_T < 1.1 * material["lattice_constant_A"]):
-            raise SimulationError(f"{context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
-                                  f"(config {material['lattice_constant_A']} Å); the crystal melted or blew up")
-        state = {"key": key if ckpt_dir is not None else None, "a_T": a_T, "v_liquid": v_liquid,
-                 "v_melt": v_melt, "bulk_pe": bulk_pe, "density_scripts": density_scripts, "k": 0, "checkpoints": 0,
-                 "series": {name: [] for name in ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper",
-                                                  "box_lz_A", "temperature_K", "pe_eV", "press_bar")},
-                 "t_interface": [], "t_bulk": [], "snaps": [], "centre_fraction": None}
-    a_T, v_liquid, v_melt = state["a_T"], state["v_liquid"], state["v_melt"]
-    ser = state["series"]
-    n_density = info.atoms_per_cell / a_T ** 3          # atoms / Å^3 in the crystal
-
-    lmp = Lammps(_suffix(material["pair_style"]), context=context)
-    try:
-        c = lmp
+    t0 = time.time()
+    state = _start(plan, ckpt_dir)
+    started = t0 - state.get("wall_s", 0.0)
+    resumed_from = state["series"]["time_ps"][-1] if state["k"] else None   # a checkpoint is past sample 0
+    with open_lammps(material, plan.context) as c:
         if resumed_from is None:
-            c.comment(f"msgnn slab: {material_name} T={temperature_K} K orientation {md['orientation']}; "
-                      f"a(T)={a_T:.5f} A from an NPT crystal run")
-            # 1) melt the outer half with the crystal held fixed, 2) bring the liquid to T
-            build_two_phase(c, material, md, a_T, v_liquid, v_melt, T, seed)
-            # 3) growth at T: whole system, barostat along z only, Langevin thermostat on all atoms
-            c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
-            c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
-            _growth_fixes(c, T, tdamp, pdamp, seed + 4)
+            _build(c, plan, state)
         else:
-            log.info("%s: resumed from t = %.3f ps (checkpoint %s)", context, resumed_from,
-                     ckpt_dir / state["restart_file"])
-            c.script = state["script"] + [f"# ---- interrupted; resumed from the checkpoint at t = {resumed_from:g} ps "
-                                          f"(step {state['step']}) in a new LAMMPS instance ----"] + c.script
-            c(f'read_restart "{ckpt_dir / state["restart_file"]}"')
-            c.comment("re-issue what a restart file does not keep: potential, thermo, computes, fixes")
-            _setup_potential(c, material, potential)
-            c("thermo 0"); c("thermo_modify lost error norm no")
-            for cmd in classification_commands(lattice, a_T):
-                c(cmd)
-            _growth_fixes(c, T, tdamp, pdamp, (seed * 7919 + int(state["step"])) % 900_000_000 + 1)
-        c("run 0")
+            _resume(c, plan, state, ckpt_dir)
+        geometry = _grow(c, plan, state, ckpt_dir, started)
+        lammps = {"input_script": c.input_script, "version": c.version(), "packages": list(c.lmp.installed_packages)}
+    return _record(plan, state, geometry, lammps, resumed_from), _snapshot_arrays(plan, state["snaps"])
 
-        n_atoms = int(lmp.lmp.get_natoms())
-        boxlo, boxhi, *_ = lmp.lmp.extract_box()
-        Lx, Ly = boxhi[0] - boxlo[0], boxhi[1] - boxlo[1]
-        area = Lx * Ly
 
-        def sample(full: bool):
-            boxlo, boxhi, *_ = lmp.lmp.extract_box()
-            nlocal = int(lmp.lmp.extract_global("nlocal"))
-            ids = np.array(lmp.lmp.numpy.extract_atom("id"), copy=True)[:nlocal]
-            order = np.argsort(ids)       # LAMMPS sorts atoms in memory: re-order by id every time
-            x = np.array(lmp.lmp.numpy.extract_atom("x"), copy=True)[:nlocal][order]
-            if not np.all(np.isfinite(x)):
-                raise SimulationError(f"{context}: non-finite atom positions (the run blew up)")
-            bonds = _per_atom(lmp, order, "bonds")
-            solid = bonds >= info.min_bonds
-            out = {"x": x, "solid": solid, "boxlo": np.array(boxlo), "boxhi": np.array(boxhi),
-                   "ke": _per_atom(lmp, order, "ke")}
-            if full:
-                out["pe"] = _per_atom(lmp, order, "pe")
-                out["coord"] = _per_atom(lmp, order, "coord")
-                out["q6"] = _per_atom(lmp, order, "q6", array=True)[:, 0]
-                out["cna"] = _per_atom(lmp, order, "cna") if lattice in ("fcc", "bcc") else None
-            return out
+def _start(plan: _Plan, ckpt_dir: Path | None) -> dict:
+    """The growth state: from a valid checkpoint of this run, else fresh after the bulk NPT runs."""
+    key = None
+    if ckpt_dir is not None:
+        key = _checkpoint_key(plan)
+        state = load_checkpoint(ckpt_dir, key, plan.context)
+        if state is not None:
+            return state
+        if ckpt_dir.is_dir():
+            _clear_checkpoint(ckpt_dir)
+    try:
+        d = measure_densities(plan.material, plan.T, plan.seed, plan.md)
+    except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
+        raise SimulationError(f"{plan.context}: {exc}") from None
+    measured = d.input_script is not None
+    return {"key": key, "a_T": d.a_T, "v_liquid": d.v_liquid, "v_melt": d.v_melt,
+            "bulk_pe": {"pe_crystal_eV": d.pe_crystal_eV, "pe_liquid_eV": d.pe_liquid_eV} if measured else {},
+            "density_scripts": [d.input_script] if measured else [], "k": 0, "checkpoints": 0,
+            "series": {name: [] for name in SERIES},
+            "t_interface": [], "t_bulk": [], "snaps": [], "centre_fraction": None}
 
-        def per_side(s) -> tuple[int, int]:
-            """Solid counts below/above the slab centre, fixed as a fraction of the box length
-            (the z-only barostat dilates the box about its centre, which keeps fractions)."""
-            zlo, Lz = s["boxlo"][2], s["boxhi"][2] - s["boxlo"][2]
-            return fit.solid_per_side(s["x"][:, 2], s["solid"], zlo + state["centre_fraction"] * Lz, Lz)
 
-        if state["k"] == 0:
-            s0 = sample(False)
-            Lz0 = s0["boxhi"][2] - s0["boxlo"][2]
-            state["centre_fraction"] = (fit.slab_centre(s0["x"][:, 2], s0["solid"], Lz0, s0["boxlo"][2])
-                                        - s0["boxlo"][2]) / Lz0
-            lower, upper = per_side(s0)
-            for name, value in (("time_ps", 0.0), ("n_solid", int(s0["solid"].sum())), ("n_solid_lower", lower),
-                                ("n_solid_upper", upper), ("box_lz_A", None), ("temperature_K", None),
-                                ("pe_eV", None), ("press_bar", None)):
-                ser[name].append(value)
+def _build(c: Lammps, plan: _Plan, state: dict) -> None:
+    """A fresh run: the two-phase slab, melted and equilibrated, then crystal velocities and the
+    growth fixes (Langevin on all atoms, barostat along z only)."""
+    T, seed = plan.T, plan.seed
+    c.comment(f"msgnn slab: {plan.name} T={plan.temperature_K} K orientation {plan.md.orientation}; "
+              f"a(T)={state['a_T']:.5f} A from an NPT crystal run")
+    build_two_phase(c, plan.material, plan.md, Densities(state["a_T"], state["v_liquid"], state["v_melt"]), T, seed)
+    c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
+    c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
+    _growth_fixes(c, plan, seed + 4)
+
+
+def _resume(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path) -> None:
+    """Continue from the checkpoint: read_restart, then re-issue what a restart file does not keep:
+    potential, thermo settings, the classification computes, and the fixes `lang` (new seed from
+    seed and step) and `integ` (nph, whose barostat state the restart file restores)."""
+    resumed_from = state["series"]["time_ps"][-1]
+    log.info("%s: resumed from t = %.3f ps (checkpoint %s)", plan.context, resumed_from,
+             ckpt_dir / state["restart_file"])
+    c.script = state["script"] + [f"# ---- interrupted; resumed from the checkpoint at t = {resumed_from:g} ps "
+                                  f"(step {state['step']}) in a new LAMMPS instance ----"] + c.script
+    c(f'read_restart "{ckpt_dir / state["restart_file"]}"')
+    c.comment("re-issue what a restart file does not keep: potential, thermo, computes, fixes")
+    setup_potential(c, plan.material)
+    c("thermo 0"); c("thermo_modify lost error norm no")
+    for cmd in classification_commands(plan.material.lattice, state["a_T"]):
+        c(cmd)
+    _growth_fixes(c, plan, lammps_seed(plan.seed * 7919 + int(state["step"])))
+
+
+def _growth_fixes(c: Lammps, plan: _Plan, langevin_seed: int) -> None:
+    T = plan.T
+    c(f"fix lang all langevin {T:.2f} {T:.2f} {plan.md.thermostat_damp_ps} {langevin_seed} zero yes")
+    c(f"fix integ all nph z 0.0 0.0 {plan.md.barostat_damp_ps}")
+
+
+def _grow(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path | None, started: float) -> dict:
+    """The growth run from sample state["k"] on: every `sample_every` steps the solid counts, thermo
+    and interface temperature, at `plan.snapshot_at` a full snapshot, every `plan.checkpoint_every`
+    samples a checkpoint. Returns the slab's geometry (n_atoms, area_A2, n_density_per_A3)."""
+    c("run 0")
+    geometry = _geometry(c, state["a_T"], plan.material.lattice)
+    if state["k"] == 0:
+        s0 = _sample(c, plan.material.lattice, False)
+        Lz0 = s0["boxhi"][2] - s0["boxlo"][2]
+        state["centre_fraction"] = (fit.slab_centre(s0["x"][:, 2], s0["solid"], Lz0, s0["boxlo"][2])
+                                    - s0["boxlo"][2]) / Lz0
+        _append(state["series"], 0.0, int(s0["solid"].sum()), *_per_side(s0, state["centre_fraction"]),
+                None, None, None, None)
+    every = int(plan.md.sample_every)
+    setup_needed = False
+    for k in range(state["k"] + 1, plan.n_samples + 1):
+        # after write_restart (which re-initialises LAMMPS) the next run must do its setup
+        c(f"run {every} post no" if setup_needed else f"run {every} pre no post no")
         setup_needed = False
-        for k in range(state["k"] + 1, n_samples + 1):
-            # after write_restart (which re-initialises LAMMPS) the next run must do its setup
-            c(f"run {every} post no" if setup_needed else f"run {every} pre no post no")
-            setup_needed = False
-            full = k in snap_at
-            if full:
-                c("run 0 post no")      # per-atom energies are tallied on this step
-            pe = _check_finite(c, f"growth (step {k * every})")
-            s = sample(full)
-            ns = int(s["solid"].sum())
-            lower, upper = per_side(s)
-            Lz = s["boxhi"][2] - s["boxlo"][2]
-            for name, value in (("time_ps", k * every * ts_fs / 1000.0), ("n_solid", ns), ("n_solid_lower", lower),
-                                ("n_solid_upper", upper), ("box_lz_A", float(Lz)),
-                                ("temperature_K", float(lmp.lmp.get_thermo("temp"))), ("pe_eV", float(pe)),
-                                ("press_bar", float(lmp.lmp.get_thermo("press")))):
-                ser[name].append(value)
-            zi = fit.interface_positions(s["x"][:, 2], s["solid"], Lz, s["boxlo"][2], n_density, area)
-            d = np.min(np.abs((s["x"][:, 2, None] - zi[None, :] + 0.5 * Lz) % Lz - 0.5 * Lz), axis=1)
-            near = d < md["interface_probe_A"]
-            if near.any() and 0 < ns < n_atoms:
-                state["t_interface"].append(2 * s["ke"][near].mean() / (3 * K_B_EV))
-                state["t_bulk"].append(2 * s["ke"][~near].mean() / (3 * K_B_EV) if (~near).any() else np.nan)
-            if full:
-                s["z_int"] = zi; s["time"] = ser["time_ps"][-1]; s["pe_total"] = pe
-                state["snaps"].append(s)
-            if ckpt_dir is not None and k % ckpt_every == 0 and k < n_samples:
-                state.update(k=k, step=int(lmp.lmp.extract_global("ntimestep")), wall_s=time.time() - started,
-                             checkpoints=state["checkpoints"] + 1)
-                _write_checkpoint(c, ckpt_dir, state)
-                setup_needed = True
-        script = lmp.input_script
-        version = lmp.version()
-        lammps_packages = list(lmp.lmp.installed_packages)
-    finally:
-        lmp.close()
+        full = k in plan.snapshot_at
+        if full:
+            c("run 0 post no")      # per-atom energies are tallied on this step
+        pe = check_finite(c, f"growth (step {k * every})")
+        s = _sample(c, plan.material.lattice, full)
+        _observe(c, plan, state, geometry, k, s, pe)
+        if ckpt_dir is not None and k % plan.checkpoint_every == 0 and k < plan.n_samples:
+            state.update(k=k, step=int(c.lmp.extract_global("ntimestep")), wall_s=time.time() - started,
+                         checkpoints=state["checkpoints"] + 1)
+            _write_checkpoint(c, ckpt_dir, state)
+            setup_needed = True
+    return geometry
 
-    snaps = state["snaps"]
-    times = np.array(ser["time_ps"]); n_solid = np.array(ser["n_solid"])
-    box_lz = ser["box_lz_A"][1:]
-    vfit = fit.fit_interface_velocity(times, n_solid, area, n_density, transient_ps=md["transient_ps"],
-                                      n_total=n_atoms, box_lz_A=float(np.mean(box_lz)),
-                                      min_phase_thickness_A=md["min_phase_thickness_A"])
+
+def _geometry(c: Lammps, a_T: float, lattice: str) -> dict:
+    boxlo, boxhi, *_ = c.lmp.extract_box()
+    Lx, Ly = boxhi[0] - boxlo[0], boxhi[1] - boxlo[1]
+    return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": Lx * Ly,
+            "n_density_per_A3": LATTICES[lattice].atoms_per_cell / a_T ** 3}   # atoms / Å^3 in the crystal
+
+
+def _sample(c: Lammps, lattice: str, full: bool) -> dict:
+    """Positions (by atom id), solid flags, box and kinetic energies; with `full` also what a
+    snapshot keeps (pe, coordination, q6, CNA)."""
+    boxlo, boxhi, *_ = c.lmp.extract_box()
+    nlocal = int(c.lmp.extract_global("nlocal"))
+    ids = np.array(c.lmp.numpy.extract_atom("id"), copy=True)[:nlocal]
+    order = np.argsort(ids)       # LAMMPS sorts atoms in memory: re-order by id every time
+    x = np.array(c.lmp.numpy.extract_atom("x"), copy=True)[:nlocal][order]
+    if not np.all(np.isfinite(x)):
+        raise SimulationError(f"{c.context}: non-finite atom positions (the run blew up)")
+    solid = per_atom(c, "bonds", order) >= LATTICES[lattice].min_bonds
+    out = {"x": x, "solid": solid, "boxlo": np.array(boxlo), "boxhi": np.array(boxhi), "ke": per_atom(c, "ke", order)}
+    if full:
+        out["pe"] = per_atom(c, "pe", order)
+        out["coord"] = per_atom(c, "coord", order)
+        out["q6"] = per_atom(c, "q6", order, column=0)
+        out["cna"] = per_atom(c, "cna", order) if lattice in ("fcc", "bcc") else None
+    return out
+
+
+def _per_side(s: dict, centre_fraction: float) -> tuple[int, int]:
+    """Solid counts below/above the slab centre, fixed as a fraction of the box length (the z-only
+    barostat dilates the box about its centre, which keeps fractions)."""
+    zlo, Lz = s["boxlo"][2], s["boxhi"][2] - s["boxlo"][2]
+    return fit.solid_per_side(s["x"][:, 2], s["solid"], zlo + centre_fraction * Lz, Lz)
+
+
+def _append(series: dict, *values) -> None:
+    for name, value in zip(SERIES, values, strict=True):
+        series[name].append(value)
+
+
+def _observe(c: Lammps, plan: _Plan, state: dict, geometry: dict, k: int, s: dict, pe: float) -> None:
+    """Add growth sample k to the state: the series, the interface and bulk temperatures, and the
+    snapshot if `s` is a full sample."""
+    ns = int(s["solid"].sum())
+    Lz = s["boxhi"][2] - s["boxlo"][2]
+    _append(state["series"], k * int(plan.md.sample_every) * float(plan.material.timestep_fs) / 1000.0, ns,
+            *_per_side(s, state["centre_fraction"]), float(Lz), float(c.lmp.get_thermo("temp")), float(pe),
+            float(c.lmp.get_thermo("press")))
+    zi = fit.interface_positions(s["x"][:, 2], s["solid"], Lz, s["boxlo"][2], geometry["n_density_per_A3"],
+                                 geometry["area_A2"])
+    d = np.min(np.abs((s["x"][:, 2, None] - zi[None, :] + 0.5 * Lz) % Lz - 0.5 * Lz), axis=1)
+    near = d < plan.md.interface_probe_A
+    if near.any() and 0 < ns < geometry["n_atoms"]:
+        state["t_interface"].append(2 * s["ke"][near].mean() / (3 * K_B_EV))
+        state["t_bulk"].append(2 * s["ke"][~near].mean() / (3 * K_B_EV) if (~near).any() else np.nan)
+    if "pe" in s:
+        s["z_int"] = zi; s["time"] = state["series"]["time_ps"][-1]; s["pe_total"] = pe
+        state["snaps"].append(s)
+
+
+def _analyse(plan: _Plan, state: dict, geometry: dict) -> dict:
+    """Interface velocity of both interfaces together, then of each over the same fit window, and
+    the latent heat at T."""
+    ser, md = state["series"], plan.md
+    area, n_density = geometry["area_A2"], geometry["n_density_per_A3"]
+    times, n_solid = np.array(ser["time_ps"]), np.array(ser["n_solid"])
+    vfit = fit.fit_interface_velocity(times, n_solid, area, n_density, transient_ps=md.transient_ps,
+                                      n_total=geometry["n_atoms"], box_lz_A=float(np.mean(ser["box_lz_A"][1:])),
+                                      min_phase_thickness_A=md.min_phase_thickness_A)
     # each interface: the solid count on its side, fitted over exactly the points of the total fit
     window = (times >= vfit["fit_start_ps"]) & (times <= vfit["fit_end_ps"])
     sides = []
@@ -416,13 +423,21 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
     # latent heat at T: pe/atom of the bulk liquid minus the bulk crystal (NPT runs at T); the slab's
     # own estimate (liquid minus solid atoms in the snapshots, interface atoms included) is kept as a
     # cross-check, None when the snapshots hold one phase only (the slab filled the box)
+    snaps = state["snaps"]
     pe_s = np.concatenate([s["pe"][s["solid"]] for s in snaps])
     pe_l = np.concatenate([s["pe"][~s["solid"]] for s in snaps])
     latent_slab = float(pe_l.mean() - pe_s.mean()) if pe_s.size and pe_l.size else None
     bulk_pe = state.get("bulk_pe") or {}
     latent = (bulk_pe["pe_liquid_eV"] - bulk_pe["pe_crystal_eV"]) if bulk_pe else latent_slab
+    return {"vfit": vfit, "sides": sides, "latent": latent, "latent_slab": latent_slab,
+            "latent_method": "bulk NPT liquid minus crystal pe/atom at T" if bulk_pe else "slab snapshots"}
+
+
+def _snapshot_arrays(plan: _Plan, snaps: list[dict]) -> dict:
+    """snapshots.npz content, one row per full sample."""
+    lattice = plan.material.lattice
     structure = np.stack([structure_types(lattice, s["solid"], s["cna"]) for s in snaps])
-    snapshots = {
+    return {
         "positions_A": np.stack([s["x"] for s in snaps]).astype(np.float64),
         "cell_A": np.stack([np.diag(s["boxhi"] - s["boxlo"]) for s in snaps]),
         "origin_A": np.stack([s["boxlo"] for s in snaps]),
@@ -432,60 +447,67 @@ def run_condition(material_name: str, material: dict, md: dict, temperature_K: i
         "pe_eV": np.stack([s["pe"] for s in snaps]),
         "coordination": np.stack([s["coord"] for s in snaps]).astype(np.int64),
         "q6": np.stack([s["q6"] for s in snaps]),
-        "element": np.array(material["element"]),
+        "element": np.array(plan.material.element),
         "interface_z_A": np.stack([s["z_int"] for s in snaps]),
         "lattice": np.array(lattice),
         "synthetic": np.array(False),
     }
+
+
+def _record(plan: _Plan, state: dict, geometry: dict, lammps: dict, resumed_from: float | None) -> dict:
+    """run.json content."""
+    md, material, ser = plan.md, plan.material, state["series"]
+    fits = _analyse(plan, state, geometry)
+    vfit, n_atoms = fits["vfit"], geometry["n_atoms"]
+    times, n_solid = ser["time_ps"], ser["n_solid"]
     t_interface, t_bulk = state["t_interface"], state["t_bulk"]
     t_int = float(np.nanmean(t_interface)) if t_interface else None
     t_bulk = [x for x in t_bulk if math.isfinite(x)]
-    temps = ser["temperature_K"][1:]
-    record = {
-        "material": material_name,
-        "element": material["element"],
-        "temperature_K": int(temperature_K),
-        "orientation": md["orientation"],
+    return {
+        "material": plan.name,
+        "element": material.element,
+        "temperature_K": int(plan.temperature_K),
+        "orientation": md.orientation,
         **{k: vfit[k] for k in ("velocity_m_per_s", "stderr_m_per_s")},
         "velocity_fit": {k: v for k, v in vfit.items() if k not in ("velocity_m_per_s", "stderr_m_per_s")},
-        "interface_velocities": sides,
-        "latent_heat_eV_per_atom": latent,
-        "latent_heat_method": "bulk NPT liquid minus crystal pe/atom at T" if bulk_pe else "slab snapshots",
-        "latent_heat_from_slab_eV_per_atom": latent_slab,
-        "atomic_volume_m3": 1.0 / n_density * 1e-30,
-        "lattice_constant_A": a_T,
-        "liquid_volume_per_atom_A3": v_liquid,
-        "melt_liquid_volume_per_atom_A3": v_melt,
-        "interface_area_m2": area * 1e-20,
+        "interface_velocities": fits["sides"],
+        "latent_heat_eV_per_atom": fits["latent"],
+        "latent_heat_method": fits["latent_method"],
+        "latent_heat_from_slab_eV_per_atom": fits["latent_slab"],
+        "atomic_volume_m3": 1.0 / geometry["n_density_per_A3"] * 1e-30,
+        "lattice_constant_A": state["a_T"],
+        "liquid_volume_per_atom_A3": state["v_liquid"],
+        "melt_liquid_volume_per_atom_A3": state["v_melt"],
+        "interface_area_m2": geometry["area_A2"] * 1e-20,
         "n_atoms": n_atoms,
-        "cells": [nx, ny, nz],
-        "timestep_fs": ts_fs,
-        "lammps_version": version,
-        "lammps_packages": lammps_packages,
+        "cells": [int(v) for v in md.cells],
+        "timestep_fs": float(material.timestep_fs),
+        "lammps_version": lammps["version"],
+        "lammps_packages": lammps["packages"],
         "python_packages": package_versions(),
-        "potential": material["potential"],
-        "potential_path": str(potential),
-        "potential_sha256": sha256(potential),
-        "seed": seed,
-        "input_script": script,
+        "potential": material.potential,
+        "potential_path": str(plan.potential),
+        "potential_sha256": sha256(plan.potential),
+        "seed": plan.seed,
+        "input_script": lammps["input_script"],
         "density_input_script": state["density_scripts"][0] if state["density_scripts"] else None,
         "resumed_from_ps": resumed_from,
         "checkpoints_written": state["checkpoints"],
         "solid_fraction": [float(n_solid[0] / n_atoms), float(n_solid[-1] / n_atoms)],
-        "solid_count_series": {"time_ps": times.tolist(), "n_solid": n_solid.tolist(),
+        "solid_count_series": {"time_ps": times, "n_solid": n_solid,
                                "n_solid_lower": ser["n_solid_lower"], "n_solid_upper": ser["n_solid_upper"],
                                "slab_centre_fraction_of_lz": state["centre_fraction"],
                                "box_lz_A": ser["box_lz_A"], "temperature_K": ser["temperature_K"]},
-        "thermo": {"time_ps": times.tolist()[1:], "temp_K": temps, "pe_eV": ser["pe_eV"][1:],
-                   "press_bar": ser["press_bar"][1:], "lz_A": box_lz},  # the growth run's thermo log, one row per sample
+        "thermo": {"time_ps": times[1:], "temp_K": ser["temperature_K"][1:], "pe_eV": ser["pe_eV"][1:],
+                   "press_bar": ser["press_bar"][1:], "lz_A": ser["box_lz_A"][1:]},  # the growth run's thermo log
         "interface_temperature_K": t_int,
-        "interface_heating_K": (t_int - T) if t_int is not None else None,
+        "interface_heating_K": (t_int - plan.T) if t_int is not None else None,
         "bulk_temperature_K": float(np.nanmean(t_bulk)) if t_bulk else None,
-        "thermostat": f"langevin damp {tdamp} ps on all atoms; nph z-only barostat damp {pdamp} ps",
+        "thermostat": f"langevin damp {md.thermostat_damp_ps} ps on all atoms; nph z-only barostat damp "
+                      f"{md.barostat_damp_ps} ps",
         "synthetic": False,
-        "md_settings": {k: md[k] for k in MD_DEFAULTS},
+        "md_settings": md.to_dict(),
     }
-    return record, snapshots
 
 
 def write_run(record: dict, snapshots: dict, run_json: str | Path, snapshots_npz: str | Path,
@@ -497,7 +519,7 @@ def write_run(record: dict, snapshots: dict, run_json: str | Path, snapshots_npz
     write_json(run_json, record)
 
 
-def simulate(material_name: str, material: dict, md: dict, temperature_K: int, seed: int,
+def simulate(material_name: str, material: Material, md: SlabSettings, temperature_K: int, seed: int,
              run_json: str | Path, snapshots_npz: str | Path, *, checkpoint_dir: str | Path | None = None) -> dict:
     """Run one condition and write run.json + snapshots.npz (nothing is written if it fails).
 
@@ -523,71 +545,23 @@ def simulate(material_name: str, material: dict, md: dict, temperature_K: int, s
     return record
 
 
-def bulk_solid_fraction(material: dict, temperature_K: float, *, liquid: bool = False, cells: int = 3,
-                        steps: int = 500, seed: int = 1, orientation: str = "100") -> dict:
-    """Classify a small periodic bulk sample with the slab's own computes.
-
-    A perfect crystal (steps = 0), a crystal thermalised at T, or (liquid=True) the same box
-    disordered, melted at 1.6 Tm and brought to T. Returns solid fraction, mean coordination and
-    mean q6 — the check that the solid/liquid classification works for a lattice.
-    """
-    from lammps import LMP_STYLE_ATOM, LMP_TYPE_ARRAY, LMP_TYPE_VECTOR
-    potential = resolve_potential(material["potential"])
-    a = float(material["lattice_constant_A"])
-    info = LATTICES[material["lattice"]]
-    T = float(temperature_K)
-    with Lammps(_suffix(material["pair_style"]), context=f"{material['element']} bulk at {T:g} K") as c:
-        c("units metal"); c("atom_style atomic"); c("boundary p p p")
-        c(lattice_command(material["lattice"], a, orientation))
-        c(f"region box block 0 {cells} 0 {cells} 0 {cells}")
-        c("create_box 1 box"); c("create_atoms 1 box")
-        _setup_potential(c, material, potential)
-        c(f"timestep {material.get('timestep_fs', 2.0) / 1000:.6f}"); c("thermo 0")
-        for cmd in classification_commands(material["lattice"], a):
-            c(cmd)
-        if liquid:
-            t_melt = 1.6 * float(material["reference_melting_point_K"])
-            c(f"displace_atoms all random {0.1 * a:.4f} {0.1 * a:.4f} {0.1 * a:.4f} {seed} units box")
-            c(f"velocity all create {t_melt} {seed} mom yes rot yes dist gaussian")
-            c(f"fix integ all npt temp {t_melt} {t_melt} 0.1 iso 0 0 1.0")   # at crystal volume it would not melt
-            c(f"run {max(steps, 200)}")
-            c("unfix integ")
-        if steps > 0 or liquid:
-            c(f"velocity all create {T} {seed + 2} mom yes rot yes dist gaussian")
-            c(f"fix lang all langevin {T} {T} 0.1 {seed + 3}")
-            c("fix integ all nph iso 0 0 1.0")
-            c(f"run {max(steps, 100)}")
-        c("run 0")
-        n = int(c.lmp.get_natoms())
-        bonds = np.array(c.lmp.numpy.extract_compute("bonds", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[:n]
-        coord = np.array(c.lmp.numpy.extract_compute("coord", LMP_STYLE_ATOM, LMP_TYPE_VECTOR))[:n]
-        q6 = np.array(c.lmp.numpy.extract_compute("q6", LMP_STYLE_ATOM, LMP_TYPE_ARRAY))[:n, 0]
-    return {"solid_fraction": float(np.mean(bonds >= info.min_bonds)), "mean_coordination": float(coord.mean()),
-            "mean_q6": float(q6.mean()), "n_atoms": n}
-
-
-def build_two_phase(c: Lammps, material: dict, md: dict, a_T: float, v_liquid: float | None,
-                    v_melt: float | None, temperature_K: float, seed: int) -> dict:
-    """Set up, in the open LAMMPS instance `c`, the same crystal–liquid slab as `run_condition`
-    (crystal middle half at lattice constant `a_T`, outer half melted at the melt temperature with
-    the crystal held fixed, brought to the liquid density `v_liquid` and to `temperature_K`), and
+def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: Densities, temperature_K: float,
+                    seed: int) -> dict:
+    """Set up, in the open LAMMPS instance `c`, the crystal–liquid slab of `run_condition`
+    (crystal middle half at the lattice constant `densities.a_T`, outer half melted at the melt
+    temperature with the crystal held fixed, brought to the liquid density and to `temperature_K`), and
     stop there: no fix is left defined, the crystal atoms have no velocities yet. Defines the
-    groups `solid`/`liquid` and the classification computes (`bonds` etc.). Returns the geometry
-    (n_atoms, area_A2, n_density_per_A3, box z origin and length)."""
-    md = {**MD_DEFAULTS, **{k: v for k, v in md.items() if v is not None}}
-    lattice = material["lattice"]
+    groups `solid`/`liquid` and the classification computes (`bonds` etc.). `md` must already
+    be resolved for the material. Returns the geometry (n_atoms, area_A2, n_density_per_A3, box
+    z origin and length, cells)."""
+    lattice = material.lattice
     info = LATTICES[lattice]
-    potential = resolve_potential(material["potential"])
+    a_T, v_liquid, v_melt = densities.a_T, densities.v_liquid, densities.v_melt
     T = float(temperature_K)
-    t_melt = md["melt_temperature_factor"] * float(material["reference_melting_point_K"])
-    nx, ny, nz = (int(v) for v in md["cells"])
-    c("units metal"); c("atom_style atomic"); c("boundary p p p"); c("atom_modify map array")
-    c(lattice_command(lattice, a_T, md["orientation"]))
-    c(f"region box block 0 {nx} 0 {ny} 0 {nz}")
-    c("create_box 1 box"); c("create_atoms 1 box")
-    _setup_potential(c, material, potential)
-    c(f"timestep {float(material.get('timestep_fs', 2.0)) / 1000:.6f}")
-    c("thermo 0"); c("thermo_modify lost error norm no")
+    t_melt = md.melt_temperature_K(material)
+    nx, ny, nz = (int(v) for v in md.cells)
+    create_box(c, material, lattice_command(lattice, a_T, md.orientation), (nx, ny, nz), atom_map=True)
+    c("thermo_modify lost error norm no")
     c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
     c("group solid region xtal"); c("group liquid subtract all solid")
     for cmd in classification_commands(lattice, a_T):
@@ -614,15 +588,15 @@ def build_two_phase(c: Lammps, material: dict, md: dict, a_T: float, v_liquid: f
     c(f"velocity liquid create {t_melt:.2f} {seed} mom yes rot no dist gaussian")
     c(f"fix lang liquid langevin {t_melt:.2f} {t_melt:.2f} 0.1 {seed + 1}")
     c("fix integ liquid nve/limit 0.1")
-    c(f"run {md['melt_steps']}")
-    _check_finite(c, "melting")
+    c(f"run {md.melt_steps}")
+    check_finite(c, "melting")
     if v_liquid is not None:
         lz_now = _rescale_liquid(c, zlo, lz_built, lz_now, liquid_zone_A(v_liquid), "cool")
     c.comment("bring the liquid to T; crystal still fixed")
     c("unfix lang")
     c(f"fix lang liquid langevin {T:.2f} {T:.2f} 0.1 {seed + 2}")
-    c(f"run {md['equilibrate_steps']}")
-    _check_finite(c, "equilibration")
+    c(f"run {md.equilibrate_steps}")
+    check_finite(c, "equilibration")
     c("unfix lang"); c("unfix integ")
     return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": float(area),
             "n_density_per_A3": info.atoms_per_cell / a_T ** 3, "zlo_A": float(zlo), "lz_A": float(lz_now),

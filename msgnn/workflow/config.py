@@ -108,11 +108,17 @@ def stage_settings(config: dict) -> SimpleNamespace:
     """The typed settings of every rule, built from a validated config (rules/common.smk)."""
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
+    from msgnn.md.settings import KineticsSettings, Material, MeltingSettings, NucleationSettings, SlabSettings
     from msgnn.microscopy.hrtem import MicrographSettings
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
     from msgnn.reactor.settings import LogGenerator, RecoveryStudy
 
     return SimpleNamespace(
+        md_materials={name: Material.from_section(m, f"materials.{name}") for name, m in config["materials"].items()},
+        md_slab=SlabSettings.from_section(config["md"]),
+        md_kinetics=KineticsSettings.from_section(config["md"]),
+        md_melting=MeltingSettings.from_dict(config["md"]["melting"]),
+        md_nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]),
         nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
         graphs=GraphSettings.from_dict(config["graphs"]),
         microscopy_condition=ConditionSettings.from_section(config["microscopy"]),
