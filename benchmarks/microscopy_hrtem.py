@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from msgnn.md.snapshots import read_snapshots
-from msgnn.microscopy.hrtem import Frame, MicrographSettings, analyse_image, frame, simulate_haadf, simulate_hrtem
+from msgnn.microscopy.hrtem import Frame, analyse_image, frame, simulate_haadf, simulate_hrtem
+from msgnn.microscopy.settings import MicrographSettings
 
 LATTICE = {"Al": ("fcc", 4.05), "Cu": ("fcc", 3.615), "Si": ("diamond", 5.431)}
 

@@ -16,10 +16,11 @@ from msgnn.errors import ConfigError, InputFileError
 from msgnn.graphs.settings import GraphSettings
 from msgnn.md.snapshots import read_snapshots
 from msgnn.microscopy import fringes
-from msgnn.microscopy.hrtem import (CLUSTER_FEATURES, OUTPUT_FILES, Frame, MicrographSettings, analyse_image,
+from msgnn.microscopy.hrtem import (CLUSTER_FEATURES, OUTPUT_FILES, Frame, analyse_image,
                                     frame, process_hrtem_condition, simulate_haadf, simulate_hrtem,
                                     snapshot_atoms)
 from msgnn.microscopy.io import read_image
+from msgnn.microscopy.settings import MicrographSettings
 
 A_AL = 4.05
 FAST = {"thickness_A": 13.0,                                   # one 3-cell repeat: ~12 Å thick

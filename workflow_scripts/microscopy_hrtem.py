@@ -4,7 +4,8 @@ per image goes to the timing output (under results/benchmarks/, which differs be
 from pathlib import Path
 
 from msgnn.graphs.settings import GraphSettings
-from msgnn.microscopy.hrtem import OUTPUT_FILES, MicrographSettings, process_hrtem_condition
+from msgnn.microscopy.hrtem import OUTPUT_FILES, process_hrtem_condition
+from msgnn.microscopy.settings import MicrographSettings
 from msgnn.workflow.script import run_script
 
 

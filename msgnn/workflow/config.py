@@ -109,8 +109,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
     from msgnn.md.settings import KineticsSettings, Material, MeltingSettings, NucleationSettings, SlabSettings
-    from msgnn.microscopy.hrtem import MicrographSettings
-    from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
+    from msgnn.microscopy.settings import AccuracySettings, ConditionSettings, MicrographSettings
     from msgnn.reactor.settings import LogGenerator, RecoveryStudy
 
     return SimpleNamespace(
