@@ -46,9 +46,10 @@ def real_or_md_input(section, *keys):
 
 
 def tuned_params_file(wildcards):
+    """Input function: the best parameters that the tuned model `base` is trained with."""
     if wildcards.base == "msgnn":
-        return "results/tune/best_params.json"
-    return f"results/tune/{wildcards.base}/best_params.json"
+        return rules.tune.output.best_params
+    return rules.tune_baseline.output.best_params.format(base=wildcards.base)
 
 
 # material keys that select runs rather than change one: editing them reruns no existing run
@@ -76,16 +77,17 @@ def md_checkpoint_dir(wildcards, output):
     return str(Path(output.run).parent / "checkpoint")
 
 
-# keys that change how trials are scheduled, not what they compute: left out of the rules' params,
-# so that changing them reruns nothing; the scripts read them from the config
-TUNE_SCHEDULING_KEYS = ("workers", "heartbeat_interval_s", "grace_period_s", "max_retry", "journal_lock")
+# Typed settings of the learning stages (msgnn/learn/settings.py). The tune rules' params are
+# TUNE, what the studies compute; TUNE_SCHEDULING (workers, heartbeats, journal lock) is left out
+# of them, so that changing it reruns nothing: the scripts read it from the config.
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
 
-
-def tune_settings():
-    return {k: v for k, v in config["tune"].items() if k not in TUNE_SCHEDULING_KEYS}
+TRAIN = TrainSettings.from_dict(config["train"])
+TUNE = TuneSettings.from_section(config["tune"])
+TUNE_SCHEDULING = TuneScheduling.from_section(config["tune"])
 
 
 def tune_worker_files(model):
-    """Input function: the worker summaries the collecting job waits for (none for one worker)."""
-    n = config["tune"]["workers"]
-    return [f"results/tune/workers/{model}/w{w}.json" for w in range(n)] if n > 1 else []
+    """The worker summaries the collecting job waits for (none for one worker)."""
+    n = TUNE_SCHEDULING.workers
+    return expand(rules.tune_worker.output.summary, model=model, worker=range(n)) if n > 1 else []

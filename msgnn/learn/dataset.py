@@ -45,12 +45,8 @@ from msgnn.io import atomic_path, read_json_object, save_torch
 log = logging.getLogger(__name__)
 
 TARGETS = ["growth_rate", "nucleation_density", "lambda"]
-TARGET_UNITS = {"growth_rate": "m_per_s", "nucleation_density": "per_m2", "lambda": "m"}
 COND_FEATURES = ["T_over_Tm", "undercooling_over_Tm", "log10_reactor_growth_rate_m_per_s",
                  "log10_reactor_nucleation_rate_per_m3_s", "log10_residence_time_s"]
-ATOMIC_KEYS = ["atom_x", "atom_edge_index", "atom_edge_attr", "atom_cluster", "cluster_x",
-               "cluster_edge_index"]
-FACET_KEYS = ["facet_x", "facet_edge_index", "facet_edge_attr"]
 
 
 @dataclass
@@ -187,8 +183,6 @@ def _positive(path, data, key, *, floor_key=None):
     if v <= 0:
         raise InputFileError(path, f"'{key}' must be > 0 to take log10, got {v}")
     return v
-
-
 
 
 def read_condition(ci: ConditionInputs) -> dict:
