@@ -23,7 +23,8 @@ from msgnn.io import read_json, write_json
 from msgnn.learn.dataset import build_dataset, load_samples
 from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
 from msgnn.learn.train import fit_predict, model_params
-from msgnn.learn.tune import open_storage, plan_tuning, tune_split
+from msgnn.learn.trials import open_storage
+from msgnn.learn.tune import plan_tuning, tune_split
 from msgnn.workflow.config import load
 
 ROOT = Path(__file__).resolve().parents[1]

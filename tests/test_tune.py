@@ -12,8 +12,8 @@ import torch
 from msgnn.learn.dataset import build_dataset, load_samples
 from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
 from msgnn.learn.train import run_training
-from msgnn.learn.tune import (inner_cv_rmse, open_storage, plan_tuning, run_tuning, run_worker, search_space,
-                              storage_for, tune_split)
+from msgnn.learn.trials import open_storage
+from msgnn.learn.tune import inner_cv_rmse, plan_tuning, run_tuning, run_worker, search_space, storage_for, tune_split
 from msgnn.settings import schema_defaults
 from toy import toy_inputs
 

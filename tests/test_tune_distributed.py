@@ -2,7 +2,7 @@
 re-queue a killed worker's trial, and a killed tuning run resumes with its finished trials.
 
 The workers are real processes (subprocess) on real Optuna storages with msgnn's sampler and
-trial loop (open_storage, open_study, run_trials). Where the test is about worker mechanics the
+trial loop (msgnn.learn.trials: open_storage, open_study, run_trials). Where the test is about worker mechanics the
 objective is cheap (a quadratic with a short sleep); the killed-study test runs msgnn's own
 run_tuning on a toy dataset, with a delay wrapped around the real objective so that the kill
 lands inside a known trial. About 40 s on 2 shared cores.
@@ -22,8 +22,9 @@ from optuna.trial import TrialState
 from msgnn.errors import ConfigError
 from msgnn.learn.dataset import build_dataset
 from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
-from msgnn.learn.tune import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
-                              open_study, parse_storage, retried_from, run_tuning, storage_for)
+from msgnn.learn.trials import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
+                                open_study, parse_storage, retried_from)
+from msgnn.learn.tune import run_tuning, storage_for
 from toy import toy_inputs
 
 HEARTBEAT_S, GRACE_S = 1, 3
@@ -37,7 +38,7 @@ WORKER = r"""
 import json, sys, time
 from pathlib import Path
 from msgnn.learn.settings import TuneScheduling
-from msgnn.learn.tune import open_storage, open_study, run_trials
+from msgnn.learn.trials import open_storage, open_study, run_trials
 
 url, name, n_trials, worker, hang_at, out = sys.argv[1:]
 n_trials, hang_at, out = int(n_trials), int(hang_at), Path(out)
