@@ -69,7 +69,8 @@ class ConditionInputs:
 
 # ----------------------------------------------------------------------------------- reading
 
-def _load_pt(path) -> list:
+def _load_pt(path) -> list[dict]:
+    """The dicts of a torch file (one per snapshot or image; a single dict is a list of one)."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -80,6 +81,9 @@ def _load_pt(path) -> list:
         obj = [obj]
     if not isinstance(obj, list) or not obj:
         raise InputFileError(path, "expected a non-empty list of dicts (one per snapshot/image)")
+    for i, d in enumerate(obj):
+        if not isinstance(d, dict):
+            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
     return obj
 
 
@@ -110,8 +114,6 @@ def read_atomic_graphs(path) -> list[dict]:
     """Read and check ``results/graphs/atomic/{material}/T{temperature}.pt`` (CONTRACTS.md)."""
     out = []
     for i, d in enumerate(_load_pt(path)):
-        if not isinstance(d, dict):
-            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
         ax = _tensor(path, i, d, "atom_x", dtype=torch.float32, ndim=2)
         n = ax.shape[0]
         if n == 0:
@@ -136,7 +138,7 @@ def add_hrtem_cluster_features(atomic: list[dict], path) -> list[dict]:
     ``cluster_crystallinity.pt``: one (n_clusters, F) tensor per snapshot, rows in the graph's
     cluster order) to the clusters' features."""
     d = _load_pt(path)[0]    # one dict for the whole condition
-    feats = d.get("cluster_x") if isinstance(d, dict) else None
+    feats = d.get("cluster_x")
     if not isinstance(feats, list) or len(feats) != len(atomic):
         n = len(feats) if isinstance(feats, list) else "no"
         raise InputFileError(path, f"'cluster_x' must hold one tensor per snapshot ({len(atomic)} atomic graphs), "
@@ -157,8 +159,6 @@ def read_facet_graphs(path) -> list[dict]:
     """Read and check ``results/microscopy/{material}/T{temperature}/facets.pt`` (CONTRACTS.md)."""
     out = []
     for i, d in enumerate(_load_pt(path)):
-        if not isinstance(d, dict):
-            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
         fx = _tensor(path, i, d, "facet_x", dtype=torch.float32, ndim=2)
         if fx.shape[0] == 0:
             raise InputFileError(path, f"entry {i}: no facets")
