@@ -22,7 +22,8 @@ from scipy import stats
 from sklearn.preprocessing import StandardScaler
 from torch_geometric.loader import DataLoader
 
-from msgnn.learn.dataset import TARGETS
+from msgnn.io import atomic_path, read_json, write_json
+from msgnn.learn.dataset import TARGETS, load_samples
 from msgnn.learn.model import MLP, MSGNN, MeanPredictor, descriptors, make_svr
 from msgnn.learn.settings import TrainSettings
 
@@ -301,8 +302,6 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
     ``model`` is one of msgnn, mlp, svr, mean, or ``<name>_tuned`` (then ``best_params_path``
     gives the per-split tuned hyperparameters from :mod:`msgnn.learn.tune`).
     """
-    from msgnn.learn.dataset import load_samples
-    from msgnn.io import atomic_path, read_json, write_json
     if threads:
         torch.set_num_threads(int(threads))
     samples = load_samples(samples_path)

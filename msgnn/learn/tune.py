@@ -29,10 +29,17 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+import torch
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
+from sklearn.model_selection import GroupKFold
 
+from msgnn.io import atomic_path, read_json, sha256, write_json
+from msgnn.learn.dataset import TARGETS, load_samples
+from msgnn.learn.model import descriptors
 from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
+from msgnn.learn.train import (DESCRIPTOR_MODELS, SPLIT_KINDS, condition_table, fit_predict, model_params,
+                               resolve_device, rmse_by_target)
 from msgnn.learn.trials import (open_storage, open_study, parse_storage, requeue_orphans, retried_from,
                                 run_trials, trial_counts)
 
@@ -64,11 +71,6 @@ def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: 
                   device="cpu", X=None) -> float:
     """Mean over inner GroupKFold folds (by condition, within `train_idx`) and over targets of the
     validation RMSE (log10, per condition). `X`: as for :func:`msgnn.learn.train.fit_predict`."""
-    # imported here: a worker process that only joins studies (and the storage tests) need no model code
-    from sklearn.model_selection import GroupKFold
-
-    from msgnn.learn.dataset import TARGETS
-    from msgnn.learn.train import condition_table, fit_predict, rmse_by_target
     train_idx = np.asarray(train_idx)
     groups = np.array([samples[i].condition for i in train_idx])
     k = min(inner_folds, len(set(groups)))
@@ -174,7 +176,6 @@ def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
 def objective_fingerprint(samples_path, splits_path, model: str, base_params: dict, tune: TuneSettings,
                           seed: int) -> str:
     """Short hash of everything a trial's score depends on (see the module docstring)."""
-    from msgnn.io import sha256
     keys = {k: getattr(tune, k) for k in ("epochs", "inner_folds", "n_startup_trials")}
     blob = json.dumps([sha256(samples_path), sha256(splits_path), model, base_params, keys, int(seed)],
                       sort_keys=True, default=str)
@@ -185,12 +186,6 @@ def plan_tuning(samples_path, splits_path, *, model: str, train: TrainSettings, 
                 scheduling: TuneScheduling, seed: int, threads: int | None = None) -> TuningPlan:
     """Read the dataset and plan one study per outer split of ``tune.outer_splits`` (and set
     torch's thread count)."""
-    import torch
-
-    from msgnn.io import read_json
-    from msgnn.learn.dataset import load_samples
-    from msgnn.learn.model import descriptors
-    from msgnn.learn.train import DESCRIPTOR_MODELS, SPLIT_KINDS, model_params, resolve_device
     if threads:
         torch.set_num_threads(int(threads))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -218,7 +213,6 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
     It runs (or tops up) every study itself, as the only worker: with ``tune.workers`` > 1 it runs
     after the worker jobs (:func:`run_worker`) and usually finds the studies full. Trials left
     RUNNING by a killed run are re-queued first (no other worker can be running them)."""
-    from msgnn.io import atomic_path, write_json
     t0 = time.time()
     plan = plan_tuning(samples_path, splits_path, model=model, train=train, tune=tune, scheduling=scheduling,
                        seed=seed, threads=threads)
@@ -267,7 +261,6 @@ def run_worker(samples_path, splits_path, summary_path, *, model: str, train: Tr
     trials to start, then move on to the next split instead of idling. Second pass: wait for the
     trials still running elsewhere, and run those whose worker died (heartbeats). Reservation
     locks live in `lock_dir` (on the shared filesystem). Writes what it ran to `summary_path`."""
-    from msgnn.io import write_json
     t0 = time.time()
     plan = plan_tuning(samples_path, splits_path, model=model, train=train, tune=tune, scheduling=scheduling,
                        seed=seed, threads=threads)
