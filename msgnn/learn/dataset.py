@@ -280,8 +280,21 @@ def make_sample(atomic: dict, facet: dict, cond, y) -> HeteroData:
     return data
 
 
-def _dims(d: dict, keys) -> tuple:
-    return tuple(d[k].shape[1] for k in keys)
+def _feature_widths(path, items: list[dict], keys: tuple, other: tuple | None) -> tuple:
+    """The feature widths of `keys` in a condition's graphs, which must agree between its entries
+    and with `other`, the other conditions' widths (None for the first condition)."""
+    def widths(d):
+        return tuple(d[k].shape[1] for k in keys)
+
+    first = widths(items[0])
+    for i, it in enumerate(items):
+        if widths(it) != first:
+            raise InputFileError(path, f"entry {i}: feature widths {widths(it)} ({', '.join(keys)}) "
+                                 f"differ from entry 0's {first}")
+    if other is not None and other != first:
+        raise InputFileError(path, f"feature widths {first} ({', '.join(keys)}) differ from the other "
+                             f"conditions' {other}")
+    return first
 
 
 def build_samples(inputs: list[ConditionInputs]) -> tuple[list[HeteroData], pd.DataFrame]:
@@ -289,24 +302,12 @@ def build_samples(inputs: list[ConditionInputs]) -> tuple[list[HeteroData], pd.D
     if not inputs:
         raise ValueError("no growth conditions given")
     samples, rows = [], []
-    ref_atomic = ref_facet = None
+    atomic_widths = facet_widths = None
     for ci_idx, ci in enumerate(inputs):
         c = read_condition(ci)
-        adims = _dims(c["atomic"][0], ["atom_x", "atom_edge_attr", "cluster_x"])
-        fdims = _dims(c["facets"][0], ["facet_x", "facet_edge_attr"])
-        if not (ref_atomic is None or ref_atomic == adims):
-            raise InputFileError(ci.atomic_graphs, f"feature widths {adims} (atom_x, atom_edge_attr, cluster_x) "
-                                 f"differ from the other conditions' {ref_atomic}")
-        if not (ref_facet is None or ref_facet == fdims):
-            raise InputFileError(ci.facets, f"feature widths {fdims} (facet_x, facet_edge_attr) "
-                                 f"differ from the other conditions' {ref_facet}")
-        for path, items, keys in ((ci.atomic_graphs, c["atomic"], ["atom_x", "atom_edge_attr", "cluster_x"]),
-                                  (ci.facets, c["facets"], ["facet_x", "facet_edge_attr"])):
-            for i, it in enumerate(items):
-                if _dims(it, keys) != _dims(items[0], keys):
-                    raise InputFileError(path, f"entry {i}: feature widths {_dims(it, keys)} ({', '.join(keys)}) "
-                                         f"differ from entry 0's {_dims(items[0], keys)}")
-        ref_atomic, ref_facet = ref_atomic or adims, ref_facet or fdims
+        atomic_widths = _feature_widths(ci.atomic_graphs, c["atomic"], ("atom_x", "atom_edge_attr", "cluster_x"),
+                                        atomic_widths)
+        facet_widths = _feature_widths(ci.facets, c["facets"], ("facet_x", "facet_edge_attr"), facet_widths)
         n_s, n_i = len(c["atomic"]), len(c["facets"])
         n = max(n_s, n_i)
         for k in range(n):
