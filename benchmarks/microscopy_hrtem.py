@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from msgnn.microscopy.hrtem import (Frame, MicrographSettings, analyse_image, frame, load_snapshots,
-                                    simulate_haadf, simulate_hrtem)
+from msgnn.md.snapshots import read_snapshots
+from msgnn.microscopy.hrtem import Frame, MicrographSettings, analyse_image, frame, simulate_haadf, simulate_hrtem
 
 LATTICE = {"Al": ("fcc", 4.05), "Cu": ("fcc", 3.615), "Si": ("diamond", 5.431)}
 
@@ -32,7 +32,7 @@ def pick_snapshot(results: Path, material: str, target_solid: float = 0.6):
     paths = sorted(glob.glob(str(results / "md" / material / "100" / "T*" / "r0" / "snapshots.npz")))
     best = None
     for p in paths:
-        s = load_snapshots(p)
+        s = read_snapshots(p)
         f = float(s["solid"][-1].mean())
         if best is None or abs(f - target_solid) < abs(best[1] - target_solid):
             best = (p, f, s)
@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--results", default="results")
     ap.add_argument("--materials", nargs="+", default=["Al", "Cu", "Si"])
     args = ap.parse_args()
-    settings = MicrographSettings.from_dict({"threads": args.threads})
+    settings = MicrographSettings.defaults(threads=args.threads)
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
     print(f"machine: {cpu}, {os.cpu_count()} cores, threads per image {args.threads}, "

@@ -26,9 +26,11 @@ from pathlib import Path
 
 from msgnn.reactor.clean import clean_table
 from msgnn.reactor.fit import fit_msmpr
+from msgnn.kinetics import ClassicalNucleation
 from msgnn.reactor.generate import generate_log, msmpr_truth
 from msgnn.reactor.pipeline import write_raw_csv
 from msgnn.reactor.schema import read_table
+from msgnn.reactor.settings import LogGenerator
 
 RUN = {"velocity_m_per_s": 12.0, "latent_heat_eV_per_atom": 0.11, "atomic_volume_m3": 1.66e-29}
 SIZE_BINS = 50
@@ -50,18 +52,18 @@ def main():
     ap.add_argument("--rows", type=float, default=1e6)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    truth = msmpr_truth(RUN, temperature_K=870, melting_point_K=926, growth_scale=1e-9,
-                        residence_time_s=1800.0)
     # s, rounded down, with room for the rows the logger outage removes
     interval = math.floor(DURATION_S * SIZE_BINS / (1.05 * args.rows) * 100) / 100
+    gen = LogGenerator.defaults(duration_s=DURATION_S, sample_interval_s=interval, size_bins=SIZE_BINS)
+    truth = msmpr_truth(RUN, temperature_K=870, melting_point_K=926, generator=gen,
+                        nucleation=ClassicalNucleation.defaults())
     read_table  # the pint registry is built on first use: warm it outside the timings
     from msgnn.reactor import units
     units.registry()
 
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        tab, info = generate_log(truth, duration_s=DURATION_S, sample_interval_s=interval,
-                                 noise=0.03, seed=7, size_bins=SIZE_BINS)
+        tab, info = generate_log(truth, gen, seed=7)
         t_gen = time.perf_counter() - t0
         csv, pq = Path(d) / "large.csv", Path(d) / "large.parquet"
         t0 = time.perf_counter()

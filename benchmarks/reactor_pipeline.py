@@ -18,9 +18,11 @@ import numpy as np
 
 from msgnn.reactor.clean import clean_table, per_timestamp_fits
 from msgnn.reactor.fit import fit_msmpr, plot_fit
+from msgnn.kinetics import ClassicalNucleation
 from msgnn.reactor.generate import generate_log, msmpr_truth
 from msgnn.reactor.pipeline import write_raw_csv
 from msgnn.reactor.schema import read_table
+from msgnn.reactor.settings import LogGenerator
 
 RUN = {"velocity_m_per_s": 12.0, "latent_heat_eV_per_atom": 0.11, "atomic_volume_m3": 1.66e-29}
 
@@ -29,8 +31,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    truth = msmpr_truth(RUN, temperature_K=870, melting_point_K=926, growth_scale=1e-9,
-                        residence_time_s=1800.0)
+    gen = LogGenerator.defaults()              # 12 h at 120 s, all faults on
+    truth = msmpr_truth(RUN, temperature_K=870, melting_point_K=926, generator=gen,
+                        nucleation=ClassicalNucleation.defaults())
     G, B0 = truth["growth_rate_m_per_s"], truth["nucleation_rate_per_m3_s"]
     read_table  # warm imports (pint registry) outside the timings
     times = {k: [] for k in ("generate", "write", "read", "clean", "fit", "plot")}
@@ -39,8 +42,7 @@ def main():
             eg, eb, naive = [], [], []
             for r in range(args.repeats):
                 t0 = time.perf_counter()
-                tab, _ = generate_log(truth, duration_s=43200, sample_interval_s=120, noise=noise,
-                                      seed=100 + r)
+                tab, _ = generate_log(truth, gen.replace(noise=noise), seed=100 + r)
                 t1 = time.perf_counter()
                 p = Path(d) / "raw.csv"
                 write_raw_csv(tab, p)

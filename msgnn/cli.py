@@ -19,7 +19,7 @@ def _validate(args) -> int:
 
 
 def _provenance(args) -> int:
-    from msgnn.workflow.provenance import Run
+    from msgnn.workflow.provenance.lineage import Run
     run = Run(args.results)     # the same path matching as lineage: relative or absolute paths
     jid = run.producer.get(run.user_path(args.output))
     if jid is None:
@@ -30,14 +30,16 @@ def _provenance(args) -> int:
 
 
 def _lineage(args) -> int:
-    from msgnn.workflow.provenance import format_lineage, lineage
+    from msgnn.workflow.provenance.lineage import format_lineage, lineage
     lin = lineage(args.output, args.results)
     print(json.dumps(lin, indent=2) if args.json else format_lineage(lin, args.depth))
     return 1 if (args.strict and lin["problems"]) else 0
 
 
 def _export(args) -> int:
-    from msgnn.workflow.provenance import Run, select_jobs, write_prov, write_ro_crate
+    from msgnn.workflow.provenance.lineage import Run, select_jobs
+    from msgnn.workflow.provenance.ro_crate import write_ro_crate
+    from msgnn.workflow.provenance.w3c_prov import write_prov
     run = Run(args.results)
     jobs = select_jobs(run, args.target)
     out = Path(args.out)
@@ -51,7 +53,7 @@ def _export(args) -> int:
 
 
 def _record(args) -> int:
-    from msgnn.workflow.provenance import record_external
+    from msgnn.workflow.provenance.records import record_external
     print(record_external(args.results, args.output, rule=args.rule, inputs=args.input))
     return 0
 

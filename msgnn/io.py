@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 from importlib import metadata
@@ -42,19 +43,46 @@ def save_torch(obj, path: str | Path) -> None:
         torch.save(obj, f)
 
 
-def _default(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def plain(obj, *, trim: bool = False, _depth: int = 0):
+    """A copy of `obj` in JSON types: dict keys as str, tuples and numpy arrays as lists, numpy
+    scalars as Python numbers, bytes decoded, non-finite floats as None, other objects (Paths) as str.
+
+    trim, for metadata of unknown origin (a microscope file's tags): also drop keys starting with
+    "_", lists and arrays of more than 64 items, what lies more than 12 levels deep, objects of
+    other types, and dict entries that end up None."""
+    if trim and _depth > 12:
+        return None
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not (trim and str(k).startswith("_")):
+                v = plain(v, trim=trim, _depth=_depth + 1)
+                if v is not None or not trim:
+                    out[str(k)] = v
+        return out
+    if isinstance(obj, (list, tuple)):
+        return None if trim and len(obj) > 64 else [plain(v, trim=trim, _depth=_depth + 1) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return None if trim and obj.size > 64 else plain(obj.tolist(), trim=trim, _depth=_depth)
+    if isinstance(obj, (bytes, np.bytes_)):
+        return bytes(obj).decode("utf-8", "replace").rstrip("\x00")
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, str) or obj is None:
+        return obj
+    return None if trim else str(obj)
 
 
 def write_json(path: str | Path, data) -> None:
+    """Write `data` as indented JSON, atomically. numpy values and Paths are written through
+    `plain`; a NaN or infinite Python (or numpy float64) float is refused with ValueError: a number
+    that was not measured is written as None by the code that knows it."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_default, allow_nan=False) + "\n")
+        tmp.write_text(json.dumps(data, indent=2, default=plain, allow_nan=False) + "\n")
 
 
 def read_json(path: str | Path):

@@ -60,8 +60,14 @@ class Settings:
 
     @classmethod
     def defaults(cls, **changes):
-        """The schema's defaults for this class, with `changes` applied (tests, benchmarks)."""
-        return cls.from_section(schema_defaults(*cls.SECTION)).replace(**changes)
+        """The schema's defaults for this class with `changes` applied (tests, benchmarks); a dict
+        given for a nested settings field changes only the keys it names."""
+        d = schema_defaults(*cls.SECTION)
+        for key, value in changes.items():
+            if isinstance(value, Settings):
+                value = value.to_dict()
+            d[key] = {**d[key], **value} if isinstance(value, dict) and isinstance(d.get(key), dict) else value
+        return cls.from_section(d)
 
     def to_dict(self) -> dict:
         """Plain dict (nested settings as dicts): rule params, JSON records."""

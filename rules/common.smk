@@ -1,11 +1,14 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
-from msgnn.workflow.config import conditions, growth_conditions
+from msgnn.workflow.config import conditions, growth_conditions, stage_settings
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
 MATERIALS = list(config["materials"])
+# typed settings of every rule, built once from the validated config; rules pass
+# SETTINGS.<name>.to_dict() as params, so a changed setting reruns exactly the jobs that use it
+SETTINGS = stage_settings(config)
 
 
 def expand_conditions(pattern, conds):
@@ -14,10 +17,6 @@ def expand_conditions(pattern, conds):
 
 def material_temperatures(material):
     return [t for m, t in CONDITIONS if m == material]
-
-
-def material_config(wildcards):
-    return config["materials"][wildcards.material]
 
 
 def real_files(section, key):
@@ -77,17 +76,8 @@ def md_checkpoint_dir(wildcards, output):
     return str(Path(output.run).parent / "checkpoint")
 
 
-# Typed settings of the learning stages (msgnn/learn/settings.py). The tune rules' params are
-# TUNE, what the studies compute; TUNE_SCHEDULING (workers, heartbeats, journal lock) is left out
-# of them, so that changing it reruns nothing: the scripts read it from the config.
-from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
-
-TRAIN = TrainSettings.from_dict(config["train"])
-TUNE = TuneSettings.from_section(config["tune"])
-TUNE_SCHEDULING = TuneScheduling.from_section(config["tune"])
-
-
 def tune_worker_files(model):
-    """The worker summaries the collecting job waits for (none for one worker)."""
-    n = TUNE_SCHEDULING.workers
+    """The worker summaries the collecting job waits for (none for one worker). The tune rules'
+    params leave SETTINGS.tune_scheduling out, so that changing it reruns nothing."""
+    n = SETTINGS.tune_scheduling.workers
     return expand(rules.tune_worker.output.summary, model=model, worker=range(n)) if n > 1 else []

@@ -21,7 +21,7 @@ rule dataset:
         conditions=[
             [m, t, config["materials"][m]["reference_melting_point_K"]] for m, t in GROWTH
         ],
-        folds=TRAIN.folds,
+        folds=SETTINGS.train.folds,
         seed=config["seed"],
     log:
         "results/logs/dataset/dataset.log",

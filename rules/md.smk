@@ -136,8 +136,7 @@ rule atomic_graphs:
     output:
         "results/graphs/atomic/{material}/T{temperature}.pt",
     params:
-        interface_width_A=config["graphs"]["interface_width_A"],
-        cluster_size_A=config["graphs"]["cluster_size_A"],
+        graphs=SETTINGS.graphs.to_dict(),
         lattice=lambda wc: config["materials"][wc.material]["lattice"],
     log:
         "results/logs/md/atomic_graphs/{material}_T{temperature}.log",

@@ -17,13 +17,12 @@ rule microscopy_condition:
             subcategory="{material}",
         ),
     params:
-        # the JMAK/segmentation settings only (real files are inputs; hrtem and the accuracy study
-        # have their own rules), so that changing another rule's settings reruns nothing here
-        microscopy=lambda wc: {k: v for k, v in config["microscopy"].items()
-                               if not k.startswith(("real_", "accuracy_")) and k != "hrtem"},
+        # this rule's settings only (real files are inputs; hrtem and the accuracy study have their
+        # own rules), so that changing another rule's settings reruns nothing here
+        settings=SETTINGS.microscopy_condition.to_dict(),
         real_images=real_files("microscopy", "real_images"),
         real_series=lambda wc: config["microscopy"]["real_series"].get(f"{wc.material}/{wc.temperature}"),
-        nucleation=config["nucleation"],
+        nucleation=SETTINGS.nucleation.to_dict(),
         melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
         seed=lambda wc: condition_seed(config, "microscopy", wc.material, wc.temperature),
     log:
@@ -48,13 +47,7 @@ rule microscopy_accuracy:
             category="Microscopy",
         ),
     params:
-        noise_levels=config["microscopy"]["accuracy_noise_levels"],
-        default_noise=config["microscopy"]["noise"],
-        image_px=config["microscopy"]["image_px"],
-        grains_per_image=config["microscopy"]["grains_per_image"],
-        n_images=config["microscopy"]["accuracy_images"],
-        blur_px=config["microscopy"]["blur_px"],
-        series_frames=config["microscopy"]["series_frames"],
+        settings=SETTINGS.microscopy_accuracy.to_dict(),
         seed=condition_seed(config, "microscopy_accuracy"),
     log:
         "results/logs/microscopy/accuracy.log",
@@ -90,7 +83,7 @@ rule microscopy_hrtem:
         ),
         timing="results/benchmarks/microscopy/hrtem/{material}_T{temperature}_images.json",
     params:
-        settings=config["microscopy"]["hrtem"],
+        settings=SETTINGS.hrtem.to_dict(),
         interface_width_A=config["graphs"]["interface_width_A"],
         cluster_size_A=config["graphs"]["cluster_size_A"],
         seed=lambda wc: condition_seed(config, "microscopy_hrtem", wc.material, wc.temperature),

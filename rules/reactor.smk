@@ -6,10 +6,6 @@
 # Plus a recovery study: G and B0 recovered from generated faulty logs vs the generator's truth.
 from msgnn.workflow.config import condition_seed
 
-REACTOR_GENERATOR_KEYS = ["residence_time_s", "duration_s", "sample_interval_s", "growth_scale",
-                          "noise", "size_bins", "max_size_factor", "startup_time_fraction",
-                          "reactor_volume_m3", "temperature_noise_K", "faults"]
-
 
 rule reactor_log:
     input:
@@ -19,8 +15,8 @@ rule reactor_log:
         info="results/reactor/{material}/T{temperature}/log_info.json",
     params:
         real=real_files("reactor", "real_logs"),
-        reactor=lambda wc: {k: config["reactor"][k] for k in REACTOR_GENERATOR_KEYS},
-        nucleation=config["nucleation"],
+        generator=SETTINGS.reactor_log.to_dict(),
+        nucleation=SETTINGS.nucleation.to_dict(),
         melting_point_K=lambda wc: config["materials"][wc.material]["reference_melting_point_K"],
         seed=lambda wc: condition_seed(config, "reactor", wc.material, wc.temperature),
     log:
@@ -76,12 +72,10 @@ rule reactor_recovery:
         recovery="results/reactor/recovery.json",
     params:
         conditions=[[m, t] for m, t in GROWTH],
-        materials={m: {"reference_melting_point_K": config["materials"][m]["reference_melting_point_K"]}
-                   for m in MATERIALS},
-        reactor=lambda wc: {k: config["reactor"][k] for k in REACTOR_GENERATOR_KEYS},
-        nucleation=config["nucleation"],
-        noise_levels=config["reactor"]["recovery_noise_levels"],
-        max_conditions=config["reactor"]["recovery_max_conditions"],
+        melting_points_K={m: config["materials"][m]["reference_melting_point_K"] for m in MATERIALS},
+        generator=SETTINGS.reactor_log.to_dict(),
+        nucleation=SETTINGS.nucleation.to_dict(),
+        study=SETTINGS.reactor_recovery.to_dict(),
         seeds=[condition_seed(config, "reactor_recovery", m, t) for m, t in GROWTH],
     log:
         "results/logs/reactor/recovery.log",

@@ -4,15 +4,16 @@
 
 report: "../docs/report/workflow.rst"
 
+TRAINED_MODELS = ["msgnn", "mlp", "svr", "mean", "msgnn_tuned", "mlp_tuned", "svr_tuned"]
+
 
 rule report:
     input:
-        train=expand(
-            "results/train/{model}/{f}",
-            model=["msgnn", "mlp", "svr", "mean", "msgnn_tuned", "mlp_tuned", "svr_tuned"],
-            f=["metrics.json", "predictions.csv"],
-        ),
-        tune=["results/tune/best_params.json", "results/tune/history.csv"],
+        # every training output; the report names each model by its folder (msgnn.workflow.report.MODEL_DIRS)
+        train_metrics=expand("results/train/{model}/metrics.json", model=TRAINED_MODELS),
+        train_predictions=expand("results/train/{model}/predictions.csv", model=TRAINED_MODELS),
+        best_params="results/tune/best_params.json",
+        history="results/tune/history.csv",
         kinetics=expand("results/md/{material}/kinetics.json", material=MATERIALS),
         melting=expand("results/md/{material}/melting_point.json", material=MATERIALS),
         nucleation=expand("results/md/{material}/nucleation.json", material=MATERIALS),

@@ -13,7 +13,7 @@ rule train:
     wildcard_constraints:
         model="msgnn|mlp|svr|mean",
     params:
-        train=TRAIN.to_dict(),
+        train=SETTINGS.train.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/train/{model}.log",
@@ -40,7 +40,7 @@ rule train_tuned:
     wildcard_constraints:
         base="msgnn|mlp|svr",
     params:
-        train=TRAIN.to_dict(),
+        train=SETTINGS.train.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/train/{base}_tuned.log",

@@ -21,8 +21,8 @@ rule tune_worker:
     params:
         model=lambda wc: wc.model,
         worker=lambda wc: int(wc.worker),
-        train=TRAIN.to_dict(),
-        tune=TUNE.to_dict(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
         lock_dir="results/tune/workers/locks",
     log:
@@ -49,8 +49,8 @@ rule tune:
         history="results/tune/history.csv",
     params:
         model="msgnn",
-        train=TRAIN.to_dict(),
-        tune=TUNE.to_dict(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/tune/msgnn.log",
@@ -78,8 +78,8 @@ rule tune_baseline:
         base="mlp|svr",
     params:
         model=lambda wc: wc.base,
-        train=TRAIN.to_dict(),
-        tune=TUNE.to_dict(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/tune/{base}.log",

@@ -3,8 +3,9 @@
 The inputs are real files: tests/data/smoke holds the dataset rule's inputs of a smoke run
 (tests/smoke_config.yaml at commit 5f0f1aa: Al 800/870 K, Si 1400/1550 K; the atomic/cluster
 graphs, facet graphs, micrograph measurements, reactor kinetics, MD run and HRTEM cluster
-features of each condition, as the stage writers wrote them) and that run's targets.csv and
-splits.json.
+features of each condition, as the stage writers wrote them; the facet graphs' feature_names
+keys since renamed to the tensor names, facet_x and facet_edge_attr, as the writer spells them
+now) and that run's targets.csv and splits.json.
 """
 import json
 import math
@@ -91,9 +92,9 @@ def test_each_sample_joins_the_scales_of_its_condition():
             assert s["cluster"].x.shape[1] == width + len(hrtem["feature_names"])
             assert torch.equal(s["cluster"].x[:, :width], g["cluster_x"])
             assert torch.equal(s["cluster"].x[:, width:], hrtem["cluster_x"][k % len(graphs)])
-            for got, raw, names in ((s["facet"].x, f["facet_x"], f["feature_names"]["facet"]),
+            for got, raw, names in ((s["facet"].x, f["facet_x"], f["feature_names"]["facet_x"]),
                                     (s["facet", "adj", "facet"].edge_attr, f["facet_edge_attr"],
-                                     f["feature_names"]["edge"])):
+                                     f["feature_names"]["facet_edge_attr"])):
                 assert got.shape == raw.shape and len(names) == raw.shape[1]
                 for c, name in enumerate(names):
                     if name.endswith(("_m", "_m2")):

@@ -6,6 +6,7 @@ import torch
 from msgnn.errors import InputFileError
 from msgnn.graphs.atomic import (ATOM_FEATURES, CLUSTER_FEATURES, build_atomic_graphs, neighbour_edges,
                                  signed_interface_offset, snapshot_graph)
+from msgnn.graphs.settings import GraphSettings
 from msgnn.md.structure import STRUCTURE_TYPES
 
 BASIS = {
@@ -28,8 +29,9 @@ def graph_of(lattice, a, n, element, width=1e3, solid_hi=None):
     zi = [0.25 * Lz, 0.75 * Lz]
     solid = np.ones(N, bool) if solid_hi is None else (pos[:, 2] > zi[0]) & (pos[:, 2] < zi[1])
     st = np.full(N, STRUCTURE_TYPES.index(lattice))
-    return pos, cell, snapshot_graph(pos, cell, zi, element, lattice, st, solid, np.full(N, 12), np.full(N, -3.0),
-                                     np.full(N, 0.5), interface_width_A=width, cluster_size_A=10.0)
+    frame = {"positions_A": pos, "cell_A": cell, "interface_z_A": zi, "element": element, "structure_type": st,
+             "solid": solid, "coordination": np.full(N, 12), "pe_eV": np.full(N, -3.0), "q6": np.full(N, 0.5)}
+    return pos, cell, snapshot_graph(frame, lattice, GraphSettings(interface_width_A=width, cluster_size_A=10.0))
 
 
 @pytest.mark.parametrize("lattice,a,element,z", [("fcc", 4.05, "Al", 12), ("diamond", 5.431, "Si", 4)])
@@ -97,11 +99,14 @@ def test_snapshot_file_round_trip_and_bad_file(tmp_path):
             "interface_z_A": np.tile([8.0, 24.0], (F, 1)), "lattice": np.array("fcc")}
     p = tmp_path / "snapshots.npz"
     np.savez(p, **snap)
-    graphs = build_atomic_graphs(p, interface_width_A=5.0, cluster_size_A=6.0)
+    graphs = build_atomic_graphs(p, GraphSettings(interface_width_A=5.0, cluster_size_A=6.0))
     assert len(graphs) == F
     assert graphs[0]["atom_edge_index"].dtype == torch.long
     del snap["q6"]
     bad = tmp_path / "bad.npz"
     np.savez(bad, **snap)
     with pytest.raises(InputFileError, match="q6"):
-        build_atomic_graphs(bad, interface_width_A=5.0, cluster_size_A=6.0)
+        build_atomic_graphs(bad, GraphSettings(interface_width_A=5.0, cluster_size_A=6.0))
+    np.savez(bad, **{**snap, "q6": np.ones((F, N)), "pe_eV": np.ones((F, N - 1))})
+    with pytest.raises(InputFileError, match=r"pe_eV has shape \(2, 287\), expected \(2, 288\)"):
+        build_atomic_graphs(bad, GraphSettings(interface_width_A=5.0, cluster_size_A=6.0))

@@ -2,16 +2,17 @@ import math
 
 import pytest
 
-from msgnn.kinetics import EV, K_B, heterogeneous_factor, log10_nucleation_rate
+from msgnn.kinetics import EV, K_B, ClassicalNucleation, heterogeneous_factor, log10_nucleation_rate
 
 AL = dict(melting_point_K=926, latent_heat_eV=0.11, atomic_volume_m3=1.66e-29)
+CNT = ClassicalNucleation.defaults()
 
 
 def test_rate_rises_steeply_with_undercooling_and_vanishes_above_tm():
-    rates = [log10_nucleation_rate(T, **AL) for T in (900, 850, 800, 700)]
+    rates = [log10_nucleation_rate(T, **AL, cnt=CNT) for T in (900, 850, 800, 700)]
     assert all(a < b for a, b in zip(rates, rates[1:]))
-    assert log10_nucleation_rate(926, **AL) == -math.inf
-    assert log10_nucleation_rate(1000, **AL) == -math.inf
+    assert log10_nucleation_rate(926, **AL, cnt=CNT) == -math.inf
+    assert log10_nucleation_rate(1000, **AL, cnt=CNT) == -math.inf
 
 
 def test_barrier_matches_classical_formula():
@@ -21,7 +22,8 @@ def test_barrier_matches_classical_formula():
     dgv = L / omega * (926 - T) / 926
     barrier = 16 * math.pi * gamma**3 / (3 * dgv**2) * heterogeneous_factor(theta)
     expected = math.log10(J0) - barrier / (K_B * T) / math.log(10)
-    got = log10_nucleation_rate(T, **AL, turnbull_alpha=alpha, contact_angle_deg=theta, prefactor_per_m3_s=J0)
+    got = log10_nucleation_rate(T, **AL, cnt=ClassicalNucleation.defaults(turnbull_alpha=alpha, contact_angle_deg=theta,
+                                                                      prefactor_per_m3_s=J0))
     assert got == pytest.approx(expected, rel=1e-12)
 
 

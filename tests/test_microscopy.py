@@ -12,14 +12,18 @@ from msgnn.io import write_json
 from msgnn.microscopy.accuracy import boundary_f1
 from msgnn.microscopy.facets import facet_graph, grain_statistics
 from msgnn.microscopy.io import read_segmentable, write_micrograph
-from msgnn.microscopy.pipeline import (_nondim_pixel, accuracy_study, kinetics_from_run,
-                                       process_condition, synthetic_image)
+from msgnn.kinetics import ClassicalNucleation
+from msgnn.microscopy.pipeline import ConditionOutputs, _nondim_pixel, accuracy_study, kinetics_from_run, process_condition
+from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
+from synthetic import avrami_fraction, synthetic_image
 from msgnn.microscopy.segment import segment_grains
-from msgnn.microscopy.simulate import (avrami_fraction, final_grain_density_per_m2,
+from msgnn.microscopy.simulate import (final_grain_density_per_m2,
                                        pixel_size_for_grains, render_micrograph, simulate_jmak)
 
-NUC = dict(turnbull_alpha=0.45, contact_angle_deg=25.0, prefactor_per_m3_s=1e30, film_thickness_m=1e-7)
-MIC = dict(images_per_condition=1, image_px=96, grains_per_image=25, noise=0.05, blur_px=1.0, series_frames=4)
+NUC = ClassicalNucleation.defaults(turnbull_alpha=0.45, contact_angle_deg=25.0, prefactor_per_m3_s=1e30,
+                                   film_thickness_m=1e-7)
+MIC = ConditionSettings.defaults(images_per_condition=1, image_px=96, grains_per_image=25, noise=0.05, blur_px=1.0,
+                                 series_frames=4)
 
 
 def test_jmak_fraction_follows_avrami():
@@ -97,7 +101,7 @@ def test_boundary_f1_tolerance():
 def test_physical_units_scale_with_pixel_size():
     m, img = synthetic_image(96, 25, 0.0, 1.0, np.random.default_rng(0))
     g1, g2 = facet_graph(m.labels, img, 1e-8), facet_graph(m.labels, img, 3e-8)
-    names = g1["feature_names"]["facet"]
+    names = g1["feature_names"]["facet_x"]
     x1, x2 = g1["facet_x"].double(), g2["facet_x"].double()
     for name, power in [("area_m2", 2), ("equivalent_diameter_m", 1), ("perimeter_m", 1),
                         ("orientation_rad", 0), ("eccentricity", 0)]:
@@ -166,30 +170,29 @@ def test_bad_run_json(tmp_path):
 
 
 def _run(tmp_path, **kw):
-    out = {k: tmp_path / n for k, n in [("out_images", "images"), ("out_facets", "facets.pt"),
-                                        ("out_measurements", "m.json"), ("out_figure", "fig.png")]}
-    return process_condition(material="Al", temperature_K=870, microscopy=MIC, nucleation=NUC,
-                             melting_point_K=926, seed=5, **out, **kw), out
+    out = ConditionOutputs(tmp_path / "images", tmp_path / "facets.pt", tmp_path / "m.json", tmp_path / "fig.png")
+    return process_condition(material="Al", temperature_K=870, settings=MIC, nucleation=NUC,
+                             melting_point_K=926, seed=5, out=out, **kw), out
 
 
 def test_synthetic_condition_end_to_end(tmp_path):
     write_json(tmp_path / "run.json", {"velocity_m_per_s": 1.2, "latent_heat_eV_per_atom": 0.11,
                                        "atomic_volume_m3": 1.66e-29})
     res, out = _run(tmp_path, run_json=tmp_path / "run.json")
-    m = json.loads(out["out_measurements"].read_text())
+    m = json.loads(out.measurements.read_text())
     assert m["synthetic"] is True and m["temperature_K"] == 870
     ell = m["length_scale_m"]
     assert ell == pytest.approx((1.2 / m["areal_nucleation_rate_per_m2_s"]) ** (1 / 3))
     assert m["pixel_size_m"] == pytest.approx(_nondim_pixel(96, 25) * ell)
     assert m["nucleation_density_per_m2"] == pytest.approx(m["expected_nucleation_density_per_m2"], rel=0.5)
-    graphs = torch.load(out["out_facets"], weights_only=False)
+    graphs = torch.load(out.facets, weights_only=False)
     assert len(graphs) == 1 and graphs[0]["facet_x"].dtype == torch.float32
     assert graphs[0]["facet_edge_index"].dtype == torch.long
-    assert (out["out_images"] / "image_00_truth_labels.tif").exists()
-    assert out["out_figure"].stat().st_size > 1000
+    assert (out.images / "image_00_truth_labels.tif").exists()
+    assert out.figure.stat().st_size > 1000
     # the in-situ series: reference + 4 frames saved with their times; facet growth rates in m/s
     # recover the MD growth speed that drove the simulation
-    series = tifffile.imread(out["out_images"] / "image_00_series.tif")
+    series = tifffile.imread(out.images / "image_00_series.tif")
     assert series.shape == (5, 96, 96)
     assert m["facet_growth"]["median_m_per_s"] == pytest.approx(1.2, rel=0.1)
     rates = graphs[0]["facet_growth_rate_m_per_s"]
@@ -209,8 +212,9 @@ def test_real_images_are_ingested_not_simulated(tmp_path):
 
 
 def test_accuracy_study_keys(tmp_path):
-    res = accuracy_study(noise_levels=[0.02, 0.3], default_noise=0.05, image_px=96, grains_per_image=25,
-                         n_images=1, blur_px=1.0, seed=1, out_json=tmp_path / "a.json")
+    settings = AccuracySettings.defaults(accuracy_noise_levels=[0.02, 0.3], noise=0.05, image_px=96,
+                                         grains_per_image=25, accuracy_images=1, blur_px=1.0)
+    res = accuracy_study(settings, seed=1, out_json=tmp_path / "a.json")
     assert [r["noise"] for r in res["by_noise"]] == [0.02, 0.05, 0.3]
     for key in ("noise", "boundary_f1", "grain_count_error", "mean_size_error", "mean_diameter_error",
                 "facet_growth_error"):

@@ -14,9 +14,10 @@ import torch
 
 from msgnn.errors import ConfigError, InputFileError
 from msgnn.microscopy import fringes
+from msgnn.md.snapshots import read_snapshots
 from msgnn.microscopy.hrtem import (CLUSTER_FEATURES, OUTPUT_FILES, Frame, MicrographSettings, analyse_image,
-                                    frame, load_snapshots, process_hrtem_condition, simulate_haadf,
-                                    simulate_hrtem, snapshot_atoms)
+                                    frame, process_hrtem_condition, simulate_haadf, simulate_hrtem,
+                                    snapshot_atoms)
 from msgnn.microscopy.io import read_image
 
 A_AL = 4.05
@@ -89,7 +90,7 @@ def slab():
 
 @pytest.fixture(scope="module")
 def fast():
-    return MicrographSettings.from_dict(FAST)
+    return MicrographSettings.defaults(**FAST)
 
 
 # ----------------------------------------------------------------------------- fringes without abTEM
@@ -179,7 +180,7 @@ def test_hrtem_pixel_size_metadata_and_interfaces(slab, fast):
     # the dose matters: a noise-free image differs, the same seed reproduces the noise
     again = simulate_hrtem(fr, fast, seed=2)
     assert np.array_equal(again.image, sim.image)
-    clean = simulate_hrtem(fr, MicrographSettings.from_dict({**FAST, "hrtem": {**FAST["hrtem"], "dose_e_per_A2": 0}}))
+    clean = simulate_hrtem(fr, MicrographSettings.defaults(**{**FAST, "hrtem": {**FAST["hrtem"], "dose_e_per_A2": 0}}))
     assert not np.array_equal(clean.image, sim.image) and clean.image.std() < sim.image.std()
 
 
@@ -195,7 +196,7 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     pos, L, solid, zi = slab
     npz = write_snapshots(tmp_path / "snapshots.npz", pos, L, solid, zi, frames=2)
     out = tmp_path / "hrtem"
-    m = process_hrtem_condition(npz, out, FAST, seed=5, interface_width_A=6.0, cluster_size_A=6.0,
+    m = process_hrtem_condition(npz, out, fast, seed=5, interface_width_A=6.0, cluster_size_A=6.0,
                                 material="Al", temperature_K=900, timing_json=tmp_path / "timing.json")
     for name in OUTPUT_FILES.values():
         assert (out / name).is_file(), name
@@ -220,7 +221,8 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     assert timing["time_per_image_s"]["haadf"] > 0 and len(timing["hrtem_frames"]) == 2
     # per-cluster crystallinity, aligned with the atomic graph's clusters
     from msgnn.graphs.atomic import build_atomic_graphs
-    graphs = build_atomic_graphs(npz, interface_width_A=6.0, cluster_size_A=6.0)
+    from msgnn.graphs.settings import GraphSettings
+    graphs = build_atomic_graphs(npz, GraphSettings(interface_width_A=6.0, cluster_size_A=6.0))
     feats = torch.load(out / OUTPUT_FILES["clusters"])
     assert feats["feature_names"] == CLUSTER_FEATURES and feats["frames"] == [0, 1] and feats["synthetic"]
     for g, x in zip(graphs, feats["cluster_x"]):
@@ -238,43 +240,43 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
 def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
     pos, L, solid, zi = slab
     with pytest.raises(InputFileError, match="file not found"):
-        load_snapshots(tmp_path / "absent.npz")
+        read_snapshots(tmp_path / "absent.npz")
     p = tmp_path / "nokey.npz"
     np.savez(p, positions_A=pos[None], cell_A=np.diag(L)[None], solid=solid[None], element=np.array("Al"))
     with pytest.raises(InputFileError, match=r"nokey\.npz.*interface_z_A"):
-        load_snapshots(p)
+        read_snapshots(p)
     empty = write_snapshots(tmp_path / "empty.npz", pos[:0], L, solid[:0], zi)
     with pytest.raises(InputFileError, match=r"empty\.npz.*empty snapshot"):
-        load_snapshots(empty)
+        read_snapshots(empty)
     bad = pos.copy()
     bad[7, 1] = np.nan
     nan = write_snapshots(tmp_path / "nan.npz", bad, L, solid, zi)
     with pytest.raises(InputFileError, match=r"nan\.npz.*non-finite.*frame 0, atom 7"):
-        load_snapshots(nan)
+        read_snapshots(nan)
     with pytest.raises(InputFileError, match=r"nan\.npz"):
-        process_hrtem_condition(nan, tmp_path / "o", FAST, interface_width_A=6.0, cluster_size_A=6.0)
+        process_hrtem_condition(nan, tmp_path / "o", MicrographSettings.defaults(**FAST), interface_width_A=6.0, cluster_size_A=6.0)
     assert not (tmp_path / "o").exists()
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputFileError, match=r"corrupt\.npz.*not a readable"):
-        load_snapshots(corrupt)
+        read_snapshots(corrupt)
 
 
 def test_bad_settings_raise_config_errors():
     with pytest.raises(ConfigError, match="detector_outer_mrad.*exceeds"):
-        MicrographSettings.from_dict({"haadf": {"sampling_A": 0.1, "detector_outer_mrad": 200}})
+        MicrographSettings.defaults(haadf={"sampling_A": 0.1, "detector_outer_mrad": 200}).check_detector()
     with pytest.raises(ConfigError, match="unknown key"):
-        MicrographSettings.from_dict({"hrtem": {"cs": 1}})
+        MicrographSettings.defaults(hrtem={"cs": 1})
     with pytest.raises(ConfigError, match="hrtem.pixel_size_A"):
-        MicrographSettings.from_dict({"hrtem": {"pixel_size_A": 0.01}})
+        MicrographSettings.defaults(hrtem={"pixel_size_A": 0.01})
     with pytest.raises(ConfigError, match="thickness_A"):
-        MicrographSettings.from_dict({"thickness_A": -1})
+        MicrographSettings.defaults(thickness_A=-1)
 
 
 def test_frame_uses_box_coordinates(tmp_path, slab):
     pos, L, solid, zi = slab
     p = write_snapshots(tmp_path / "s.npz", pos + 5.0, L, solid, zi + 5.0, origin_A=np.full((1, 3), 5.0))
-    fr = frame(load_snapshots(p), 0)
+    fr = frame(read_snapshots(p), 0)
     assert np.allclose(fr.positions_A, pos % L) and np.allclose(fr.interface_z_A, zi)
 
 
@@ -283,7 +285,7 @@ def test_haadf_is_z_contrast_and_resolves_the_lattice(slab, fast):
     enough for the fringe segmentation to find the crystal."""
     pos, L, solid, zi = slab
     fr = Frame(pos, L, solid, zi, "Al", None)
-    sim = simulate_haadf(fr, MicrographSettings.from_dict({**FAST, "haadf": {**FAST["haadf"], "dose_e_per_A2": 0}}))
+    sim = simulate_haadf(fr, MicrographSettings.defaults(**{**FAST, "haadf": {**FAST["haadf"], "dose_e_per_A2": 0}}))
     assert sim.image.shape == tuple(int(np.ceil(L[i] / 0.5)) for i in (1, 2))
     assert sim.metadata["prism_plane_waves"] > 10 and sim.metadata["synthetic"] is True
     assert 0 < sim.image.mean() < 0.05

@@ -18,8 +18,11 @@ import pytest
 
 from msgnn import cli
 from msgnn.errors import InputFileError
-from msgnn.workflow.provenance import (Run, file_entries, format_lineage, lineage, package_versions, record,
-                              record_external, sha256, write_prov, write_ro_crate)
+from msgnn.io import package_versions, sha256
+from msgnn.workflow.provenance.lineage import Run, format_lineage, lineage
+from msgnn.workflow.provenance.records import Job, file_entries, record, record_external
+from msgnn.workflow.provenance.ro_crate import write_ro_crate
+from msgnn.workflow.provenance.w3c_prov import write_prov
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,9 +34,9 @@ def _job(run_dir, rule, wildcards, inputs, outputs, writes, external=()):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
     tag = "_".join(f"{k}-{v}" for k, v in sorted(wildcards.items())) or "all"
-    record(run_dir / "results/provenance" / rule / f"{tag}.json", rule=rule, wildcards=wildcards,
-           inputs=inputs, outputs=outputs, params={"rule": rule}, config_hash="cafe", threads=1,
-           started=time.time() - 1, external_inputs=list(external), base=run_dir)
+    record(run_dir / "results/provenance" / rule / f"{tag}.json", Job(
+        rule=rule, wildcards=wildcards, inputs=inputs, outputs=outputs, params={"rule": rule}, config_hash="cafe",
+        threads=1, started=time.time() - 1, external_inputs=list(external), workdir=run_dir))
 
 
 @pytest.fixture
@@ -236,10 +239,10 @@ def test_every_rule_that_makes_files_writes_a_provenance_record():
 
 def test_lammps_build_and_potential_are_recorded_only_by_jobs_that_ran_lammps():
     # in a fresh process: before LAMMPS is imported (a non-MD job) and after (an MD job)
-    code = ("import json, msgnn.workflow.provenance as p, msgnn.workflow.script as w; params = {'material': {'potential': 'Si.sw'}}; "
-            "a = [p.lammps_build(), w.external_inputs(params)]; "
+    code = ("import json, msgnn.workflow.script as w; params = {'material': {'potential': 'Si.sw'}}; "
+            "a = [w.lammps_build(), w.external_inputs(params)]; "
             "from msgnn.md.lammps_env import lammps_module; lammps_module(); "
-            "b = [p.lammps_build(), w.external_inputs(params)]; print(json.dumps([a, b]))")
+            "b = [w.lammps_build(), w.external_inputs(params)]; print(json.dumps([a, b]))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     (build0, ext0), (build, ext) = json.loads(res.stdout.strip().splitlines()[-1])

@@ -11,18 +11,19 @@ import pandas as pd
 import pytest
 
 from msgnn.errors import InputFileError
-from msgnn.kinetics import log10_nucleation_rate
+from msgnn.kinetics import ClassicalNucleation, log10_nucleation_rate
 from msgnn.reactor import units
-from msgnn.reactor.generate import NO_FAULTS, generate_log, msmpr_truth, population_density
+from msgnn.reactor.generate import generate_log, msmpr_truth, population_density
 from msgnn.reactor.pipeline import (analyse, analyse_condition, copy_real_log, generate_condition,
                                     write_raw_csv)
 from msgnn.reactor.schema import read_table
+from msgnn.reactor.settings import LogGenerator, RecoveryStudy
+from synthetic import NO_FAULTS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
-NUCLEATION = {"turnbull_alpha": 0.45, "contact_angle_deg": 25.0, "prefactor_per_m3_s": 1e30}
-REACTOR = {"residence_time_s": 1800.0, "duration_s": 43200.0, "sample_interval_s": 120.0,
-           "growth_scale": 1e-9, "noise": 0.03}
+NUCLEATION = ClassicalNucleation.defaults()
+REACTOR = LogGenerator.defaults()          # tau 1800 s, 12 h at 120 s, G = 1e-9 x MD velocity, noise 0.03
 
 
 def fake_run(path, velocity=12.0, latent=0.11, volume=1.66e-29):
@@ -35,8 +36,8 @@ def fake_run(path, velocity=12.0, latent=0.11, volume=1.66e-29):
 def truth_for(velocity=12.0, T=870.0, Tm=926.0, tau=1800.0):
     run = {"velocity_m_per_s": velocity, "latent_heat_eV_per_atom": 0.11,
            "atomic_volume_m3": 1.66e-29}
-    return msmpr_truth(run, temperature_K=T, melting_point_K=Tm, growth_scale=1e-9,
-                       residence_time_s=tau, nucleation=NUCLEATION)
+    return msmpr_truth(run, temperature_K=T, melting_point_K=Tm, generator=REACTOR.replace(residence_time_s=tau),
+                       nucleation=NUCLEATION)
 
 
 def sha(path):
@@ -48,7 +49,7 @@ def sha(path):
 def test_truth_follows_md_velocity_and_classical_nucleation():
     tr = truth_for(velocity=12.0)
     assert tr["growth_rate_m_per_s"] == pytest.approx(12.0e-9)
-    log10_J = log10_nucleation_rate(870, 926, 0.11, 1.66e-29, **NUCLEATION)
+    log10_J = log10_nucleation_rate(870, 926, 0.11, 1.66e-29, NUCLEATION)
     assert tr["nucleation_rate_per_m3_s"] == pytest.approx(10 ** log10_J, rel=1e-12)
     assert tr["n0_per_m4"] * tr["growth_rate_m_per_s"] == pytest.approx(tr["nucleation_rate_per_m3_s"])
     # deeper undercooling nucleates faster
@@ -107,7 +108,7 @@ def default_log(tmp_path_factory):
     d = tmp_path_factory.mktemp("reactor")
     run = fake_run(d / "run.json")
     info = generate_condition(run, d / "raw.csv", d / "log_info.json", material="Al",
-                              temperature_K=870, melting_point_K=926, reactor=REACTOR,
+                              temperature_K=870, melting_point_K=926, generator=REACTOR,
                               nucleation=NUCLEATION, seed=11)
     return d, info
 
@@ -264,8 +265,8 @@ def test_parquet_text_and_dates_in_numeric_columns_name_column_and_rows(tmp_path
 
 
 def test_log_without_steady_state_is_refused(tmp_path):
-    tab, _ = generate_log(truth_for(), duration_s=2.5 * 1800, sample_interval_s=60, noise=0.03,
-                          seed=3, faults=NO_FAULTS)
+    short = REACTOR.replace(duration_s=2.5 * 1800, sample_interval_s=60, faults=NO_FAULTS)
+    tab, _ = generate_log(truth_for(), short, seed=3)
     p = tmp_path / "short.csv"
     write_raw_csv(tab, p)
     with pytest.raises(InputFileError, match="no steady state") as e:
@@ -363,8 +364,7 @@ def _assert_no_silent_changes(raw_si: pd.DataFrame, clean: pd.DataFrame, report:
 
 
 def test_unit_variants_give_the_same_kinetics(tmp_path):
-    tab, info = generate_log(truth_for(), duration_s=43200, sample_interval_s=240, noise=0.03,
-                             seed=5, faults=NO_FAULTS)
+    tab, info = generate_log(truth_for(), REACTOR.replace(sample_interval_s=240, faults=NO_FAULTS), seed=5)
     write_raw_csv(tab, tmp_path / "a.csv")
     other = pd.DataFrame({
         "timestamp_min": tab["timestamp_s"] / 60, "temperature_C": tab["temperature_K"] - 273.15,
@@ -384,8 +384,8 @@ def test_error_shrinks_with_noise_and_clean_log_is_exact(tmp_path):
     tr = truth_for()
     errs = []
     for noise in (0.0, 0.05, 0.2):
-        tab, _ = generate_log(tr, duration_s=43200, sample_interval_s=120, noise=noise, seed=9,
-                              faults=NO_FAULTS if noise == 0 else None)
+        settings = REACTOR.replace(noise=noise, faults=NO_FAULTS if noise == 0 else REACTOR.faults)
+        tab, _ = generate_log(tr, settings, seed=9)
         p = tmp_path / f"n{noise}.csv"
         write_raw_csv(tab, p)
         fit = analyse(p)[3]
@@ -402,8 +402,8 @@ def test_recovery_study_table_meets_the_target_at_default_noise(tmp_path):
     from msgnn.reactor.recovery import run_recovery
     runs = [fake_run(tmp_path / "a.json", velocity=12.0), fake_run(tmp_path / "b.json", velocity=4.0)]
     res = run_recovery(runs, tmp_path / "recovery.json", conditions=[["Al", 870], ["Al", 850]],
-                       materials={"Al": {"reference_melting_point_K": 926}}, reactor=REACTOR,
-                       nucleation=NUCLEATION, noise_levels=[0.2], seeds=[1, 2])
+                       melting_points_K={"Al": 926}, generator=REACTOR, nucleation=NUCLEATION,
+                       study=RecoveryStudy.defaults(recovery_noise_levels=[0.2]), seeds=[1, 2])
     saved = json.loads((tmp_path / "recovery.json").read_text())
     assert saved["by_noise"] == res["by_noise"] and [e["noise"] for e in res["by_noise"]] == [0.03, 0.2]
     d, hi = res["by_noise"]

@@ -12,8 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from msgnn.errors import InputFileError
-from msgnn.reactor.generate import NO_FAULTS, generate_log, msmpr_truth
+from msgnn.kinetics import ClassicalNucleation
+from msgnn.reactor.generate import generate_log, msmpr_truth
+from msgnn.reactor.settings import LogGenerator
 from msgnn.reactor.pipeline import analyse
+from synthetic import NO_FAULTS
 from test_reactor import _assert_no_silent_changes, raw_canonical
 
 SI_COLUMNS = {"timestamp_s": "timestamp_s", "temperature_K": "temperature_K",
@@ -27,10 +30,10 @@ REQUIRED = ["timestamp_s", "temperature_K", "residence_time_s", "size_um",
 
 def _base_table() -> pd.DataFrame:
     run = {"velocity_m_per_s": 10.0, "latent_heat_eV_per_atom": 0.11, "atomic_volume_m3": 1.66e-29}
-    truth = msmpr_truth(run, temperature_K=870, melting_point_K=926, growth_scale=1e-9,
-                        residence_time_s=1800.0)
-    tab, _ = generate_log(truth, duration_s=12 * 1800, sample_interval_s=450, noise=0.03, seed=1,
-                          faults=NO_FAULTS, size_bins=8)
+    gen = LogGenerator.defaults(duration_s=12 * 1800, sample_interval_s=450, faults=NO_FAULTS, size_bins=8)
+    truth = msmpr_truth(run, temperature_K=870, melting_point_K=926, generator=gen,
+                        nucleation=ClassicalNucleation.defaults())
+    tab, _ = generate_log(truth, gen, seed=1)
     path = Path(tempfile.mkdtemp(prefix="msgnn_prop_")) / "base.csv"
     tab.to_csv(path, index=False, float_format="%.7g")
     return pd.read_csv(path, dtype=str)

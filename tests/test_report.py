@@ -45,8 +45,13 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
         {"temperature_K": 510, "replicas": 8, "n_events": 3, "J_per_m3_s": 2.5e35, "J_ci95": [5e34, 7e35],
          "critical_cluster_size": 61.0},
         {"temperature_K": 560, "replicas": 8, "n_events": 0, "J_per_m3_s": None, "J_upper95": 9e34}]}))
-    metrics = report.build(train_dir=train, tune_dir=tune, kinetics_files=[kin], melting_files=[melt],
-                           accuracy_file=acc, recovery_file=rec, out_dir=out, nucleation_files=[nuc])
+    folders = ["msgnn", "msgnn_tuned", "mlp_tuned", "svr_tuned", "mean"]
+    inputs = report.ReportInputs(
+        train_metrics=[train / f / "metrics.json" for f in folders],
+        train_predictions=[train / f / "predictions.csv" for f in folders],
+        best_params=tune / "best_params.json", history=tune / "history.csv", kinetics=[kin], melting=[melt],
+        nucleation=[nuc], accuracy=acc, recovery=rec)
+    metrics = report.build(inputs, out_dir=out)
     # "msgnn" in the report is the tuned model (msgnn_tuned folder, the second written above)
     assert metrics["models"]["msgnn"]["rmse"]["growth_rate"] == pytest.approx(1.5)
     assert metrics["models"]["msgnn_default"]["rmse"]["growth_rate"] == pytest.approx(0.5)
@@ -56,6 +61,7 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     assert "| Al | 560 | 0.60 | 0/8 | no event | < 9.0e+34 (one-sided) |" in text
     assert "| 0.08 (default) | 0.93 | 0.04 | 0.01 | 0.05 | 0.007 |" in text
     assert json.loads((out / "metrics.json").read_text())["models"]["svr"]["rmse"]["lambda"] == pytest.approx(3.7)
-    assert "mlp_default" not in metrics["models"]  # only folders that exist are reported
+    assert "mlp_default" not in metrics["models"]  # only models with training outputs are reported
+    assert metrics["tuning"] == {"lr": 0.01}
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"

@@ -71,8 +71,8 @@ def _facet_graph(rng, lam: float, n_facets: int) -> dict:
     return dict(facet_x=torch.tensor(fx, dtype=torch.float32),
                 facet_edge_index=torch.tensor(ei, dtype=torch.long),
                 facet_edge_attr=torch.tensor(ea, dtype=torch.float32),
-                feature_names={"facet": ["area_m2", "orientation_rad", "solidity"],
-                               "edge": ["boundary_length_m"]})
+                feature_names={"facet_x": ["area_m2", "orientation_rad", "solidity"],
+                               "facet_edge_attr": ["boundary_length_m"]})
 
 
 def write_toy_condition(root: str | Path, material: str, temperature_K: int, *, n_snapshots: int = 3,

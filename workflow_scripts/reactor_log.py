@@ -1,4 +1,6 @@
+from msgnn.kinetics import ClassicalNucleation
 from msgnn.reactor.pipeline import copy_real_log, generate_condition
+from msgnn.reactor.settings import LogGenerator
 from msgnn.workflow.script import run_script
 
 
@@ -10,8 +12,8 @@ def main(sm):
     else:
         generate_condition(sm.input.run, sm.output.raw, sm.output.info, material=material,
                            temperature_K=temperature, melting_point_K=sm.params.melting_point_K,
-                           reactor=dict(sm.params.reactor), nucleation=dict(sm.params.nucleation),
-                           seed=sm.params.seed)
+                           generator=LogGenerator.from_dict(sm.params.generator),
+                           nucleation=ClassicalNucleation.from_dict(sm.params.nucleation), seed=sm.params.seed)
 
 
 run_script(snakemake, main)  # noqa: F821

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from vesin import NeighborList
 
-from msgnn.errors import InputFileError
+from msgnn.graphs.settings import GraphSettings
+from msgnn.io import save_torch
+from msgnn.md.snapshots import frame, read_snapshots
 from msgnn.md.structure import LATTICES, STRUCTURE_TYPES
 
-SNAPSHOT_KEYS = ("positions_A", "cell_A", "time_ps", "structure_type", "solid", "pe_eV",
-                 "coordination", "q6", "element", "interface_z_A")
 ELEMENT_FEATURES = ["atomic_number", "electronegativity", "atomic_radius_A", "atomic_mass_amu"]
 ATOM_FEATURES = (ELEMENT_FEATURES + [f"structure_{s}" for s in STRUCTURE_TYPES]
                  + ["solid", "coordination", "pe_eV", "q6", "z_offset_A"])
@@ -71,6 +72,35 @@ def signed_interface_offset(z_A: np.ndarray, interface_z_A, Lz_A: float):
     return which, np.where(which == 1, d1, d0)
 
 
+class InterfaceClusters(NamedTuple):
+    """The interface atoms of one snapshot and the nanoscale clusters they pool into."""
+    positions_A: np.ndarray       # (N, 3) all atoms, origin subtracted
+    atom_index: np.ndarray        # (n,) the selected atoms (within interface_width_A of an interface)
+    offset_A: np.ndarray          # (n,) their signed distance to the nearest interface
+    atom_cluster: np.ndarray      # (n,) their cluster
+    n_clusters: int
+    edge_index: np.ndarray        # (2, Ec) face-adjacent clusters, both directions
+    edge_distance_A: np.ndarray   # (Ec,) block size along the shared axis
+
+
+def interface_clusters(positions_A, cell_A, interface_z_A, settings: GraphSettings,
+                       origin_A=None) -> InterfaceClusters:
+    """Select the atoms within `settings.interface_width_A` of either interface and bin them into
+    blocks of ~`settings.cluster_size_A` (periodic in x, y; in z along the signed interface
+    distance, per interface). The cluster order is that of the graph's `cluster_x` rows."""
+    pos = np.asarray(positions_A, float)
+    cell = np.asarray(cell_A, float)
+    zi = np.asarray(interface_z_A, float)
+    if origin_A is not None:
+        pos = pos - np.asarray(origin_A, float)[None, :]
+        zi = zi - float(origin_A[2])
+    which, offset = signed_interface_offset(pos[:, 2], zi, cell[2, 2])
+    sel = np.nonzero(np.abs(offset) <= settings.interface_width_A)[0]
+    atom_cluster, n, edges, dist = _clusters(pos[sel, :2], which[sel], offset[sel], cell,
+                                             settings.interface_width_A, settings.cluster_size_A)
+    return InterfaceClusters(pos, sel, offset[sel], atom_cluster, n, edges, dist)
+
+
 def _clusters(xy: np.ndarray, which: np.ndarray, offset: np.ndarray, cell_A: np.ndarray,
               width: float, size: float):
     Lx, Ly = cell_A[0, 0], cell_A[1, 1]
@@ -97,97 +127,64 @@ def _clusters(xy: np.ndarray, which: np.ndarray, offset: np.ndarray, cell_A: np.
     return atom_cluster, len(uniq), np.array([src, dst], dtype=np.int64).reshape(2, -1), np.array(dist)
 
 
-def snapshot_graph(positions_A, cell_A, interface_z_A, element: str, lattice: str, structure_type, solid,
-                   coordination, pe_eV, q6, *, interface_width_A: float, cluster_size_A: float,
-                   origin_A=None, time_ps: float | None = None) -> dict:
-    """The atomic + cluster graph of one snapshot (dict of tensors, CONTRACTS.md)."""
-    pos = np.asarray(positions_A, float)
-    cell = np.asarray(cell_A, float)
-    if origin_A is not None:
-        pos = pos - np.asarray(origin_A, float)[None, :]
-    n_all = pos.shape[0]
-    Lz = cell[2, 2]
-    which, offset = signed_interface_offset(pos[:, 2], np.asarray(interface_z_A, float)
-                                            - (0 if origin_A is None else float(origin_A[2])), Lz)
-    sel = np.nonzero(np.abs(offset) <= interface_width_A)[0]
+def snapshot_graph(frame: dict, lattice: str, settings: GraphSettings) -> dict:
+    """The atomic + cluster graph of one snapshot (dict of tensors, CONTRACTS.md).
+
+    frame: one frame of snapshots.npz (msgnn.md.snapshots.frame): positions_A (N, 3), cell_A
+    (3, 3), interface_z_A (2,), per-atom structure_type, solid, coordination, pe_eV, q6 (N,),
+    element, optional origin_A (3,) and time_ps."""
+    c = interface_clusters(frame["positions_A"], frame["cell_A"], frame["interface_z_A"], settings,
+                           frame.get("origin_A"))
+    sel, cell = c.atom_index, np.asarray(frame["cell_A"], float)
+    n_all = c.positions_A.shape[0]
     cutoff = first_shell_cutoff(lattice, cell, n_all)
-    i, j, d = neighbour_edges(pos, cell, cutoff)
+    i, j, d = neighbour_edges(c.positions_A, cell, cutoff)
     local = -np.ones(n_all, dtype=np.int64)
     local[sel] = np.arange(sel.size)
     keep = (local[i] >= 0) & (local[j] >= 0)
     edge_index = np.stack([local[i[keep]], local[j[keep]]])
     onehot = np.zeros((sel.size, len(STRUCTURE_TYPES)), np.float32)
-    st = np.asarray(structure_type)[sel]
+    st = np.asarray(frame["structure_type"])[sel]
     onehot[np.arange(sel.size), np.clip(st, 0, len(STRUCTURE_TYPES) - 1)] = 1.0
-    elem = np.tile(np.array(element_features(element), np.float32), (sel.size, 1))
-    atom_x = np.column_stack([elem, onehot, np.asarray(solid, np.float32)[sel],
-                              np.asarray(coordination, np.float32)[sel], np.asarray(pe_eV, np.float32)[sel],
-                              np.asarray(q6, np.float32)[sel], offset[sel].astype(np.float32)])
-    atom_cluster, n_clusters, cedge, cdist = _clusters(pos[sel, :2], which[sel], offset[sel], cell,
-                                                       interface_width_A, cluster_size_A)
-    counts = np.bincount(atom_cluster, minlength=n_clusters).astype(np.float64)
+    elem = np.tile(np.array(element_features(frame["element"]), np.float32), (sel.size, 1))
+    solid, pe, q6 = (np.asarray(frame[k])[sel] for k in ("solid", "pe_eV", "q6"))
+    atom_x = np.column_stack([elem, onehot, solid.astype(np.float32),
+                              np.asarray(frame["coordination"], np.float32)[sel], pe.astype(np.float32),
+                              q6.astype(np.float32), c.offset_A.astype(np.float32)])
+    counts = np.bincount(c.atom_cluster, minlength=c.n_clusters).astype(np.float64)
 
     def cmean(values):
-        return np.bincount(atom_cluster, weights=np.asarray(values, float), minlength=n_clusters) / np.maximum(counts, 1)
+        return (np.bincount(c.atom_cluster, weights=np.asarray(values, float), minlength=c.n_clusters)
+                / np.maximum(counts, 1))
 
-    cluster_x = np.column_stack([counts, cmean(np.asarray(solid, float)[sel]), cmean(np.asarray(pe_eV)[sel]),
-                                 cmean(np.asarray(q6)[sel]), cmean(offset[sel])]) if sel.size else np.zeros((0, 5))
+    cluster_x = (np.column_stack([counts, cmean(solid.astype(float)), cmean(pe), cmean(q6), cmean(c.offset_A)])
+                 if sel.size else np.zeros((0, 5)))
     out = {
         "atom_x": torch.from_numpy(atom_x.astype(np.float32)).reshape(-1, len(ATOM_FEATURES)),
         "atom_edge_index": torch.from_numpy(edge_index.astype(np.int64)).reshape(2, -1),
         "atom_edge_attr": torch.from_numpy(d[keep].astype(np.float32)).reshape(-1, 1),
-        "atom_cluster": torch.from_numpy(atom_cluster.astype(np.int64)),
+        "atom_cluster": torch.from_numpy(c.atom_cluster.astype(np.int64)),
         "cluster_x": torch.from_numpy(cluster_x.astype(np.float32)).reshape(-1, len(CLUSTER_FEATURES)),
-        "cluster_edge_index": torch.from_numpy(cedge),
-        "cluster_edge_attr": torch.from_numpy(cdist.astype(np.float32)).reshape(-1, 1),
+        "cluster_edge_index": torch.from_numpy(c.edge_index),
+        "cluster_edge_attr": torch.from_numpy(c.edge_distance_A.astype(np.float32)).reshape(-1, 1),
         "atom_index": torch.from_numpy(sel.astype(np.int64)),
         "edge_cutoff_A": torch.tensor(cutoff, dtype=torch.float32),
         "feature_names": {"atom_x": list(ATOM_FEATURES), "atom_edge_attr": list(EDGE_FEATURES),
                           "cluster_x": list(CLUSTER_FEATURES), "cluster_edge_attr": list(CLUSTER_EDGE_FEATURES)},
     }
-    if time_ps is not None:
-        out["time_ps"] = torch.tensor(float(time_ps), dtype=torch.float32)
+    if frame.get("time_ps") is not None:
+        out["time_ps"] = torch.tensor(float(frame["time_ps"]), dtype=torch.float32)
     return out
 
 
-def load_snapshots(path: str | Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputFileError(path, f"not a readable snapshots .npz ({exc})") from None
-    missing = [k for k in SNAPSHOT_KEYS if k not in data]
-    if missing:
-        raise InputFileError(path, f"snapshots lack key(s) {missing}")
-    F, N = data["solid"].shape
-    if data["positions_A"].shape != (F, N, 3) or data["cell_A"].shape != (F, 3, 3):
-        raise InputFileError(path, f"positions_A {data['positions_A'].shape} / cell_A {data['cell_A'].shape} "
-                                   f"do not match solid {(F, N)}: expected (F,N,3) and (F,3,3)")
-    if not np.all(np.isfinite(data["positions_A"])):
-        raise InputFileError(path, "positions_A contains non-finite values")
-    return data
-
-
-def build_atomic_graphs(snapshots_path: str | Path, *, interface_width_A: float, cluster_size_A: float,
-                        lattice: str | None = None) -> list[dict]:
-    """One graph dict per snapshot of `snapshots_path`."""
-    s = load_snapshots(snapshots_path)
+def build_atomic_graphs(snapshots_path: str | Path, settings: GraphSettings, lattice: str | None = None) -> list[dict]:
+    """One graph dict per snapshot of `snapshots_path` (lattice: the file's, else fcc)."""
+    s = read_snapshots(snapshots_path)
     lattice = lattice or str(s.get("lattice", "fcc"))
-    element = str(s["element"])
-    graphs = []
-    for f in range(s["solid"].shape[0]):
-        graphs.append(snapshot_graph(
-            s["positions_A"][f], s["cell_A"][f], s["interface_z_A"][f], element, lattice,
-            s["structure_type"][f], s["solid"][f], s["coordination"][f], s["pe_eV"][f], s["q6"][f],
-            interface_width_A=interface_width_A, cluster_size_A=cluster_size_A,
-            origin_A=s["origin_A"][f] if "origin_A" in s else None, time_ps=float(s["time_ps"][f])))
-    return graphs
+    return [snapshot_graph(frame(s, f), lattice, settings) for f in range(s["solid"].shape[0])]
 
 
-def write_atomic_graphs(snapshots_path, out_path, *, interface_width_A: float, cluster_size_A: float,
-                        lattice: str | None = None) -> list[dict]:
-    from msgnn.io import save_torch
-    graphs = build_atomic_graphs(snapshots_path, interface_width_A=interface_width_A,
-                                 cluster_size_A=cluster_size_A, lattice=lattice)
+def write_atomic_graphs(snapshots_path, out_path, settings: GraphSettings, lattice: str | None = None) -> list[dict]:
+    graphs = build_atomic_graphs(snapshots_path, settings, lattice)
     save_torch(graphs, out_path)
     return graphs

@@ -236,12 +236,10 @@ def read_condition(ci: ConditionInputs) -> dict:
 LOG_SUFFIXES = ("_m", "_m2")   # SI lengths and areas of the micrographs: learned as log10
 
 
-def _names(d: dict, *keys) -> list | None:
-    names = d.get("feature_names") or {}
-    for k in keys:
-        if isinstance(names.get(k), (list, tuple)):
-            return list(names[k])
-    return None
+def _names(d: dict, key: str) -> list | None:
+    """The feature names of tensor `key` (feature_names is keyed by the tensor it names)."""
+    names = (d.get("feature_names") or {}).get(key)
+    return list(names) if isinstance(names, (list, tuple)) else None
 
 
 def log_scale_columns(x: torch.Tensor, names: list | None) -> torch.Tensor:
@@ -267,14 +265,14 @@ def make_sample(atomic: dict, facet: dict, cond, y) -> HeteroData:
     n = atomic["atom_x"].shape[0]
     data["atom"].x = atomic["atom_x"]
     data["cluster"].x = atomic["cluster_x"]
-    data["facet"].x = log_scale_columns(facet["facet_x"], _names(facet, "facet_x", "facet"))
+    data["facet"].x = log_scale_columns(facet["facet_x"], _names(facet, "facet_x"))
     data["atom", "bond", "atom"].edge_index = atomic["atom_edge_index"]
     data["atom", "bond", "atom"].edge_attr = atomic["atom_edge_attr"]
     data["atom", "in", "cluster"].edge_index = torch.stack([torch.arange(n), atomic["atom_cluster"]])
     data["cluster", "near", "cluster"].edge_index = atomic["cluster_edge_index"]
     data["facet", "adj", "facet"].edge_index = facet["facet_edge_index"]
     data["facet", "adj", "facet"].edge_attr = log_scale_columns(
-        facet["facet_edge_attr"], _names(facet, "facet_edge_attr", "edge"))
+        facet["facet_edge_attr"], _names(facet, "facet_edge_attr"))
     data.cond = torch.tensor([cond], dtype=torch.float32)
     data.y = torch.tensor([y], dtype=torch.float32)
     return data

@@ -20,6 +20,7 @@ from msgnn.errors import SimulationError
 from msgnn.io import atomic_path, package_versions, sha256, write_json
 from msgnn.md import fit
 from msgnn.md.lammps_env import Lammps, resolve_potential
+from msgnn.md.snapshots import write_snapshots
 from msgnn.md.structure import LATTICES, classification_commands, lattice_command, structure_types
 
 log = logging.getLogger(__name__)
@@ -492,9 +493,7 @@ def write_run(record: dict, snapshots: dict, run_json: str | Path, snapshots_npz
     """Write snapshots.npz then run.json, each atomically."""
     if extra_provenance:
         record = {**record, "provenance": extra_provenance}
-    with atomic_path(snapshots_npz) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **snapshots)
+    write_snapshots(snapshots_npz, snapshots)
     write_json(run_json, record)
 
 

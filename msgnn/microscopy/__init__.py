@@ -1,2 +1,2 @@
-"""Microscopy stage: simulated (JMAK) or real micrographs -> grain segmentation -> facet graphs."""
-from msgnn.microscopy.pipeline import accuracy_study, process_condition  # noqa: F401
+"""Microscopy stage: simulated (JMAK) or real micrographs -> grain segmentation -> facet graphs;
+abTEM HRTEM/HAADF images of the MD snapshots -> lattice-fringe segmentation."""

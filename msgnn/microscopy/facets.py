@@ -47,7 +47,7 @@ def facet_graph(labels: np.ndarray, image: np.ndarray, pixel_size_m: float,
         "facet_x": torch.tensor(x, dtype=torch.float32),
         "facet_edge_index": torch.tensor([src, dst], dtype=torch.long).reshape(2, -1),
         "facet_edge_attr": torch.tensor(attr, dtype=torch.float32).reshape(-1, len(EDGE_FEATURES)),
-        "feature_names": {"facet": list(FACET_FEATURES), "edge": list(EDGE_FEATURES)},
+        "feature_names": {"facet_x": list(FACET_FEATURES), "facet_edge_attr": list(EDGE_FEATURES)},
         "pixel_size_m": float(pixel_size_m),
     }
 

@@ -38,7 +38,7 @@ crystalline mask, and the error of each detected interface (Å, periodic) agains
 ``interface_z_A``.
 
 Clusters: the nanoscale clusters are rebuilt with msgnn.graphs.atomic (the same
-``signed_interface_offset`` / ``_clusters`` calls as ``snapshot_graph``, so the order matches the
+``interface_clusters`` call as ``snapshot_graph``, so the order matches the
 graph's ``cluster_x`` rows); each cluster's crystallinity is the mean, over its atoms, of the
 crystalline mask (smoothed by ``atom_radius_A``) at the atom's projected (y, z) position. The beam
 integrates along x, so clusters stacked along x see the same image region.
@@ -305,19 +305,11 @@ def cluster_assignment(positions_A, cell_A, interface_z_A, *, interface_width_A:
                        origin_A=None) -> tuple[np.ndarray, np.ndarray, int]:
     """(selected atom indices, their cluster index, number of clusters): the nanoscale clusters of
     msgnn.graphs.atomic.snapshot_graph, by the same function calls on the same coordinates."""
-    from msgnn.graphs.atomic import _clusters, signed_interface_offset
-    pos = np.asarray(positions_A, float)
-    cell = np.asarray(cell_A, float)
-    zi = np.asarray(interface_z_A, float)
-    if origin_A is not None:
-        pos = pos - np.asarray(origin_A, float)[None, :]
-        zi = zi - float(origin_A[2])
-    which, offset = signed_interface_offset(pos[:, 2], zi, cell[2, 2])
-    sel = np.nonzero(np.abs(offset) <= interface_width_A)[0]
-    if sel.size == 0:
-        return sel, np.zeros(0, np.int64), 0
-    atom_cluster, n, _, _ = _clusters(pos[sel, :2], which[sel], offset[sel], cell, interface_width_A, cluster_size_A)
-    return sel, atom_cluster, n
+    from msgnn.graphs.atomic import interface_clusters
+    from msgnn.graphs.settings import GraphSettings
+    c = interface_clusters(positions_A, cell_A, interface_z_A, GraphSettings(interface_width_A, cluster_size_A),
+                           origin_A)
+    return c.atom_index, c.atom_cluster, c.n_clusters
 
 
 def sample_at_atoms(field: np.ndarray, positions_A: np.ndarray, cell_A, pixel_size_A,

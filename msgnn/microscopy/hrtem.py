@@ -51,104 +51,86 @@ all settings, the abTEM version and ``"synthetic": True``.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from msgnn.errors import ConfigError, InputFileError
+from msgnn.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: abTEM's atomic-potential parametrisations of neutral atoms
 PARAMETRIZATIONS = ("lobato", "kirkland", "peng")
-#: keys of snapshots.npz this module reads (docs/CONTRACTS.md)
-REQUIRED_KEYS = ("positions_A", "cell_A", "solid", "element", "interface_z_A")
 
 
 # ----------------------------------------------------------------------------- settings
 
-@dataclass
-class HrtemOptics:
-    """Plane-wave HRTEM: objective lens, camera and dose."""
-    sampling_A: float = 0.05            # multislice grid
-    slice_thickness_A: float = 2.0
-    Cs_um: float = -15.0                # spherical aberration (negative: NCSI, bright atoms)
-    defocus_A: float | str = "scherzer"  # abTEM convention: defocus = -C10; "scherzer" from Cs
-    objective_aperture_mrad: float = 25.0
-    focal_spread_A: float = 20.0        # 1/e width of the defocus spread (temporal coherence)
-    pixel_size_A: float = 0.1           # camera pixel the image is resampled to
-    dose_e_per_A2: float = 2.0e4        # 0 or None: noise-free
+@dataclass(frozen=True)
+class HrtemOptics(Settings):
+    """Plane-wave HRTEM: objective lens, camera and dose (config microscopy.hrtem.hrtem)."""
+    SECTION = ("microscopy", "hrtem", "hrtem")
+    sampling_A: float                   # multislice grid
+    slice_thickness_A: float
+    Cs_um: float                        # spherical aberration (negative: NCSI, bright atoms)
+    defocus_A: float | str              # abTEM convention: defocus = -C10; "scherzer" from Cs
+    objective_aperture_mrad: float
+    focal_spread_A: float               # 1/e width of the defocus spread (temporal coherence)
+    pixel_size_A: float                 # camera pixel the image is resampled to
+    dose_e_per_A2: float                # 0 or None: noise-free
 
 
-@dataclass
-class HaadfOptics:
-    """PRISM HAADF-STEM: probe, detector, scan and dose."""
-    sampling_A: float = 0.05
-    slice_thickness_A: float = 2.0
-    thickness_A: float | None = None    # None: one MD cell along the beam
-    probe_semiangle_mrad: float = 20.0
-    probe_Cs_um: float = 0.0
-    probe_defocus_A: float = 0.0
-    detector_inner_mrad: float = 70.0
-    detector_outer_mrad: float = 130.0
-    scan_step_A: float = 0.4
-    prism_window_A: float = 6.0         # S-matrix interpolation: probe window ~ this in y and z
-    dose_e_per_A2: float = 1.0e5
+@dataclass(frozen=True)
+class HaadfOptics(Settings):
+    """PRISM HAADF-STEM: probe, detector, scan and dose (config microscopy.hrtem.haadf)."""
+    SECTION = ("microscopy", "hrtem", "haadf")
+    sampling_A: float
+    slice_thickness_A: float
+    thickness_A: float | None           # None: one MD cell along the beam
+    probe_semiangle_mrad: float
+    probe_Cs_um: float
+    probe_defocus_A: float
+    detector_inner_mrad: float
+    detector_outer_mrad: float
+    scan_step_A: float
+    prism_window_A: float               # S-matrix interpolation: probe window ~ this in y and z
+    dose_e_per_A2: float
 
 
-@dataclass
-class FringeOptions:
-    """Local-FFT lattice-fringe analysis (msgnn.microscopy.fringes)."""
-    window_A: float = 12.0
-    step_A: float = 1.0
-    d_min_A: float = 1.0
-    d_max_A: float = 4.0
-    n_peaks: int = 4
-    min_region_A2: float = 30.0
+@dataclass(frozen=True)
+class FringeOptions(Settings):
+    """Local-FFT lattice-fringe analysis (msgnn.microscopy.fringes; config microscopy.hrtem.fringes)."""
+    SECTION = ("microscopy", "hrtem", "fringes")
+    window_A: float
+    step_A: float
+    d_min_A: float
+    d_max_A: float
+    n_peaks: int
+    min_region_A2: float
 
 
-@dataclass
-class MicrographSettings:
-    """All settings of the atomic-resolution micrographs (config ``microscopy.hrtem``)."""
-    energy_keV: float = 300.0
-    thickness_A: float = 40.0           # HRTEM specimen thickness (MD cell repeated along the beam)
-    parametrization: str = "lobato"
-    threads: int = 1                    # dask workers / BLAS threads
-    all_frames: bool = True             # HRTEM + per-cluster crystallinity for every snapshot
-    hrtem: HrtemOptics = field(default_factory=HrtemOptics)
-    haadf: HaadfOptics = field(default_factory=HaadfOptics)
-    fringes: FringeOptions = field(default_factory=FringeOptions)
+@dataclass(frozen=True)
+class MicrographSettings(Settings):
+    """All settings of the atomic-resolution micrographs (config ``microscopy.hrtem``), checked
+    for what the schema cannot say (grids against detector angles, pixel against sampling)."""
+    SECTION = ("microscopy", "hrtem")
+    energy_keV: float
+    thickness_A: float                  # HRTEM specimen thickness (MD cell repeated along the beam)
+    parametrization: str
+    all_frames: bool                    # HRTEM + per-cluster crystallinity for every snapshot
+    hrtem: HrtemOptics
+    haadf: HaadfOptics
+    fringes: FringeOptions
+    threads: int = 1                    # dask workers / BLAS threads: the job's, not a config key
 
-    @classmethod
-    def from_dict(cls, d: dict | None, source: str = "microscopy.hrtem") -> "MicrographSettings":
-        """Settings from a (partial) dict; unknown keys and non-positive sizes raise ConfigError."""
-        d = dict(d or {})
-        sub = {"hrtem": HrtemOptics, "haadf": HaadfOptics, "fringes": FringeOptions}
-        kwargs = {}
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key, value in d.items():
-            if key not in names:
-                raise ConfigError(f"{source}: unknown key '{key}' (expected one of {sorted(names)})")
-            if key in sub:
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{source}.{key}: expected a mapping, got {value!r}")
-                known = {f.name for f in dataclasses.fields(sub[key])}
-                bad = sorted(set(value) - known)
-                if bad:
-                    raise ConfigError(f"{source}.{key}: unknown key(s) {bad} (expected {sorted(known)})")
-                kwargs[key] = sub[key](**value)
-            else:
-                kwargs[key] = value
-        s = cls(**kwargs)
-        s._check(source)
-        return s
+    def __post_init__(self):
+        self._check(".".join(self.SECTION))
 
     def _check(self, source: str) -> None:
         positive = {"energy_keV": self.energy_keV, "thickness_A": self.thickness_A, "threads": self.threads,
@@ -180,11 +162,6 @@ class MicrographSettings:
         if not (0 <= self.haadf.detector_inner_mrad < self.haadf.detector_outer_mrad):
             raise ConfigError(f"{source}.haadf: detector angles {self.haadf.detector_inner_mrad}-"
                               f"{self.haadf.detector_outer_mrad} mrad: expected 0 <= inner < outer")
-        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
-        if self.haadf.detector_outer_mrad > limit:
-            raise ConfigError(f"{source}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} mrad exceeds "
-                              f"the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower it or "
-                              f"refine haadf.sampling_A to {wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
         if self.parametrization not in PARAMETRIZATIONS:
             raise ConfigError(f"{source}.parametrization: {self.parametrization!r} is not one of {list(PARAMETRIZATIONS)}")
         if not isinstance(self.all_frames, bool):
@@ -193,8 +170,15 @@ class MicrographSettings:
             raise ConfigError(f"{source}.hrtem.defocus_A: expected a number (Å) or 'scherzer', got "
                               f"{self.hrtem.defocus_A!r}")
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def check_detector(self) -> None:
+        """The HAADF detector must lie within the angles the simulation grid represents (asks abTEM,
+        so it is checked when a job simulates, not when the config is read)."""
+        limit = antialias_limit_mrad(self.haadf.sampling_A, self.energy_keV)
+        if self.haadf.detector_outer_mrad > limit:
+            raise ConfigError(f"{'.'.join(self.SECTION)}.haadf.detector_outer_mrad: {self.haadf.detector_outer_mrad} "
+                              f"mrad exceeds the {limit:.0f} mrad the {self.haadf.sampling_A} Å grid represents; lower "
+                              f"it or refine haadf.sampling_A to "
+                              f"{wavelength_A(self.energy_keV) / 3 / (self.haadf.detector_outer_mrad * 1e-3):.3f} Å")
 
 
 def wavelength_A(energy_keV: float) -> float:
@@ -211,56 +195,6 @@ def antialias_limit_mrad(sampling_A: float, energy_keV: float) -> float:
 
 
 # ----------------------------------------------------------------------------- input
-
-def load_snapshots(path: str | Path) -> dict:
-    """Read snapshots.npz (the keys this module needs) and check shapes and values.
-
-    Raises InputFileError naming the file for a missing/unreadable file, missing keys, an empty
-    snapshot (no frames or no atoms), mismatched shapes, a non-orthorhombic or non-positive cell
-    and non-finite positions (naming the frame and atom).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as exc:  # numpy raises OSError/ValueError/BadZipFile on corrupt files
-        raise InputFileError(path, f"not a readable snapshots .npz ({type(exc).__name__}: {exc})") from None
-    missing = [k for k in REQUIRED_KEYS if k not in data]
-    if missing:
-        raise InputFileError(path, f"snapshots lack key(s) {missing}; expected {list(REQUIRED_KEYS)}")
-    pos, cell, solid = data["positions_A"], data["cell_A"], data["solid"]
-    if pos.ndim != 3 or pos.shape[0] == 0 or pos.shape[1] == 0 or pos.shape[2] != 3:
-        raise InputFileError(path, f"positions_A has shape {pos.shape}: expected (frames >= 1, atoms >= 1, 3) "
-                                   f"(empty snapshot?)")
-    F, N = pos.shape[:2]
-    if cell.shape != (F, 3, 3) or solid.shape != (F, N) or data["interface_z_A"].shape != (F, 2):
-        raise InputFileError(path, f"cell_A {cell.shape}, solid {solid.shape}, interface_z_A "
-                                   f"{data['interface_z_A'].shape} do not match positions_A {pos.shape}: expected "
-                                   f"({F}, 3, 3), ({F}, {N}), ({F}, 2)")
-    if "origin_A" in data and data["origin_A"].shape != (F, 3):
-        raise InputFileError(path, f"origin_A has shape {data['origin_A'].shape}, expected ({F}, 3)")
-    bad = ~np.isfinite(pos)
-    if bad.any():
-        f, a, _ = np.argwhere(bad)[0]
-        raise InputFileError(path, f"positions_A has {int(bad.any(axis=2).sum())} non-finite atom position(s) "
-                                   f"(first: frame {f}, atom {a})")
-    for key in ("cell_A", "interface_z_A") + (("origin_A",) if "origin_A" in data else ()):
-        if not np.all(np.isfinite(data[key])):
-            raise InputFileError(path, f"{key} contains non-finite values")
-    off = cell - np.einsum("fii->fi", cell)[:, :, None] * np.eye(3)[None]
-    if np.any(np.abs(off) > 1e-6) or np.any(np.einsum("fii->fi", cell) <= 0):
-        raise InputFileError(path, "cell_A must be diagonal (orthorhombic) with positive lengths")
-    element = str(data["element"])
-    try:
-        from ase.data import atomic_numbers
-        atomic_numbers[element]
-    except KeyError:
-        raise InputFileError(path, f"element {element!r} is not a chemical symbol") from None
-    data["element"] = element
-    return data
-
 
 class Frame(NamedTuple):
     """One snapshot in box coordinates (origin subtracted, wrapped into the cell)."""
@@ -357,14 +291,14 @@ def _dose_noise(measurement, dose: float | None, seed: int) -> np.ndarray:
     return np.asarray(counts.array, dtype=np.float64) / per_pixel
 
 
-def simulate_hrtem(fr: Frame, settings: MicrographSettings | None = None, seed: int = 0) -> SimulatedImage:
+def simulate_hrtem(fr: Frame, settings: MicrographSettings, seed: int = 0) -> SimulatedImage:
     """Plane-wave HRTEM image of a frame (see the module docstring for the optics).
 
     The image is the intensity (bright field = 1 without specimen) with Poisson noise for the dose,
     in units of the mean vacuum intensity, resampled to ``hrtem.pixel_size_A``.
     """
     import abtem
-    s = settings or MicrographSettings()
+    s = settings
     o = s.hrtem
     atoms = snapshot_atoms(fr, s.thickness_A)
     t0 = time.perf_counter()
@@ -413,14 +347,15 @@ def prism_interpolation(extent_A, window_A: float) -> tuple[int, int]:
                  for L in extent_A)
 
 
-def simulate_haadf(fr: Frame, settings: MicrographSettings | None = None, seed: int = 0) -> SimulatedImage:
+def simulate_haadf(fr: Frame, settings: MicrographSettings, seed: int = 0) -> SimulatedImage:
     """HAADF-STEM image of a frame by PRISM (abtem.SMatrix) with an annular detector.
 
     The signal is the fraction of the incident probe intensity reaching the detector, with
     Poisson noise for the dose (electrons per scan pixel = dose x step^2).
     """
     import abtem
-    s = settings or MicrographSettings()
+    s = settings
+    s.check_detector()
     o = s.haadf
     atoms = snapshot_atoms(fr, o.thickness_A)
     L = np.diag(atoms.cell)[:2]
@@ -462,23 +397,6 @@ OUTPUT_FILES = {"hrtem": "hrtem.tif", "haadf": "haadf.tif", "mask": "hrtem_cryst
 #: results (they must be byte-identical between two runs) and written to the timing file
 TIMING_KEYS = ("seconds",)
 CLUSTER_FEATURES = ["hrtem_crystallinity", "hrtem_fringe_strength"]
-
-
-def _plain(obj):
-    """JSON-safe copy (numpy scalars/arrays to Python, non-finite floats to None)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    return obj
 
 
 def analyse_image(sim: SimulatedImage, fr: Frame, settings: MicrographSettings) -> dict:
@@ -563,7 +481,7 @@ def hrtem_figure(path, hrtem: SimulatedImage, haadf: SimulatedImage, analysis: d
     save_figure(fig, path)
 
 
-def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, settings: dict | MicrographSettings | None = None,
+def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, settings: MicrographSettings,
                             seed: int = 0, *, interface_width_A: float, cluster_size_A: float,
                             material: str | None = None, temperature_K: float | None = None,
                             timing_json: str | Path | None = None) -> dict:
@@ -585,10 +503,16 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     order), ``haadf_frame`` and ``haadf_cluster_x`` (the same from the HAADF image of the last
     snapshot), ``synthetic`` True and the cluster parameters.
     """
-    from msgnn.io import save_torch, write_json
+    from ase.data import atomic_numbers
+
+    from msgnn.io import plain, save_torch, write_json
+    from msgnn.md.snapshots import read_snapshots
     from msgnn.microscopy.io import write_micrograph
-    s = settings if isinstance(settings, MicrographSettings) else MicrographSettings.from_dict(settings)
-    snap = load_snapshots(snapshots_npz)
+    s = settings
+    s.check_detector()               # before the HRTEM images, not after them
+    snap = read_snapshots(snapshots_npz)
+    if snap["element"] not in atomic_numbers:     # the specimen is built with ase
+        raise InputFileError(snapshots_npz, f"element {snap['element']!r} is not a chemical symbol")
     out = Path(out_dir)
     n_frames = snap["positions_A"].shape[0]
     last = n_frames - 1
@@ -620,14 +544,14 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     hd_meta = {k: v for k, v in haadf.metadata.items() if k not in TIMING_KEYS}
     hr_px = hr_last.pixel_size_m
     write_micrograph(out / OUTPUT_FILES["hrtem"], hr_last.image, hr_px,
-                     _plain({**common, "description": "synthetic HRTEM image of an MD snapshot (abTEM)",
-                             **hr_meta}))
+                     plain({**common, "description": "synthetic HRTEM image of an MD snapshot (abTEM)",
+                            **hr_meta}))
     write_micrograph(out / OUTPUT_FILES["haadf"], haadf.image, haadf.pixel_size_m,
-                     _plain({**common, "description": "synthetic HAADF-STEM image of an MD snapshot (abTEM PRISM)",
-                             **hd_meta}))
+                     plain({**common, "description": "synthetic HAADF-STEM image of an MD snapshot (abTEM PRISM)",
+                            **hd_meta}))
     write_micrograph(out / OUTPUT_FILES["mask"], an_last["segmentation"].mask.astype(np.uint8), hr_px,
-                     _plain({**common, "description": "crystalline (1) / disordered (0) mask of the synthetic HRTEM "
-                                                      "image from local lattice-fringe strength"}))
+                     plain({**common, "description": "crystalline (1) / disordered (0) mask of the synthetic HRTEM "
+                                                     "image from local lattice-fringe strength"}))
     hrtem_figure(out / OUTPUT_FILES["figure"], hr_last, haadf, an_last, fr,
                  c_last["crystallinity"][c_last["atom_cluster"]], c_last["atom_index"], int(c_last["n_clusters"]),
                  f"{label + ': ' if label else ''}synthetic atomic-resolution micrographs of MD snapshot "
@@ -639,7 +563,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                "snapshots": str(snapshots_npz)}
     save_torch(payload, out / OUTPUT_FILES["clusters"])
     sd = s.to_dict()
-    measurements = _plain({
+    measurements = plain({
         **common, "abtem_version": hr_meta["abtem"], "ase_version": hr_meta["ase"],
         "settings": {k: v for k, v in sd.items() if k != "threads"},   # threads: in the timing file
         "hrtem": {"pixel_size_m": hr_px, "shape": list(hr_last.image.shape), "metadata": hr_meta,
@@ -652,13 +576,13 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
                      "mean_crystallinity_haadf": float(np.mean(hc["crystallinity"])) if hc["n_clusters"] else None},
     })
     seconds_hr = [t["hrtem_s"] for t in times]
-    timing = _plain({"time_per_image_s": {"hrtem_median": float(np.median(seconds_hr)),
-                                          "hrtem_last": hr_last.metadata["seconds"],
-                                          "haadf": haadf.metadata["seconds"]},
-                     "hrtem_frames": times, "haadf_segmentation_s": an_haadf["segmentation_seconds"],
-                     "threads": s.threads, "abtem_version": hr_meta["abtem"],
-                     "hrtem_settings": sd["hrtem"], "haadf_settings": sd["haadf"],
-                     "material": material, "temperature_K": temperature_K})
+    timing = plain({"time_per_image_s": {"hrtem_median": float(np.median(seconds_hr)),
+                                         "hrtem_last": hr_last.metadata["seconds"],
+                                         "haadf": haadf.metadata["seconds"]},
+                    "hrtem_frames": times, "haadf_segmentation_s": an_haadf["segmentation_seconds"],
+                    "threads": s.threads, "abtem_version": hr_meta["abtem"],
+                    "hrtem_settings": sd["hrtem"], "haadf_settings": sd["haadf"],
+                    "material": material, "temperature_K": temperature_K})
     write_json(timing_json or out / "timing.json", timing)
     write_json(out / OUTPUT_FILES["measurements"], measurements)
     return {**measurements, "timing": timing}

@@ -31,7 +31,7 @@ import numpy as np
 import tifffile
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path
+from msgnn.io import atomic_path, plain
 
 _UNIT_M = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "cm": 1e-2,
            "mm": 1e-3, "um": 1e-6, "micron": 1e-6, "microns": 1e-6, "micrometer": 1e-6,
@@ -96,38 +96,6 @@ def unit_to_metres(unit, path="<calibration>") -> float | None:
         raise InputFileError(path, f"calibration unit '{u}' is reciprocal space (a diffraction "
                                    f"pattern or FFT), expected a real-space image in length units")
     raise InputFileError(path, f"calibration unit '{u}' is not a length")
-
-
-def _json_safe(obj, depth=0):
-    """Recursively convert to JSON types; drops large arrays and unconvertible objects."""
-    if depth > 12:
-        return None
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if str(k).startswith("_"):
-                continue
-            v = _json_safe(v, depth + 1)
-            if v is not None:
-                out[str(k)] = v
-        return out
-    if isinstance(obj, (list, tuple)):
-        if len(obj) > 64:
-            return None
-        return [_json_safe(v, depth + 1) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist(), depth) if obj.size <= 64 else None
-    if isinstance(obj, (bytes, np.bytes_)):
-        return bytes(obj).decode("utf-8", "replace").rstrip("\x00")
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, str):
-        return obj
-    return None
 
 
 def _get_path(d, dotted):
@@ -222,7 +190,7 @@ def _read_rsciio(path: Path, fmt: str):
     if len(signals) > 1:
         meta["other_signals_in_file"] = [s.get("metadata", {}).get("General", {}).get("title", "")
                                          for s in signals[1:]]
-    meta["file_metadata"] = _json_safe(md)
+    meta["file_metadata"] = plain(md, trim=True)
     if fmt == "emd-velox":
         om = sig.get("original_metadata") or {}
         for key, src in (("instrument", "Instrument.InstrumentModel"),
@@ -242,7 +210,7 @@ def _read_emd_berkeley(path: Path):
         if not emd.list_emds:
             raise InputFileError(path, "Berkeley EMD file has no data group (emd_group_type = 1)")
         data, dims = emd.get_emdgroup(0)
-        meta = {"title": emd.list_emds[0].name.split("/")[-1], **_json_safe(emd.getMetadata(0))}
+        meta = {"title": emd.list_emds[0].name.split("/")[-1], **plain(emd.getMetadata(0), trim=True)}
         if len(emd.list_emds) > 1:
             meta["other_signals_in_file"] = [g.name for g in emd.list_emds[1:]]
     cal = []
@@ -280,7 +248,7 @@ def _read_tiff(path: Path):
         desc = tif.pages[0].description
         if desc:
             try:
-                meta["description"] = _json_safe(json.loads(desc))
+                meta["description"] = plain(json.loads(desc), trim=True)
             except ValueError:
                 meta["description"] = desc[:2000]
         px, unit = None, ""
@@ -368,7 +336,7 @@ def read_image(path: str | Path, pixel_size_m: float | None = None) -> Micrograp
         raise InputFileError(path, "missing calibration: no pixel size in the file "
                                    "and no microscopy.pixel_size_m in the config")
     return Micrograph(data=data, pixel_size_m=px, pixel_size_source=source, original_unit=unit,
-                      format=fmt, metadata=_json_safe(meta), path=str(path))
+                      format=fmt, metadata=plain(meta, trim=True), path=str(path))
 
 
 def read_segmentable(path: str | Path, pixel_size_m: float | None = None) -> Micrograph:

@@ -9,19 +9,21 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from msgnn.errors import InputFileError, SimulationError
 from msgnn.io import read_json, save_torch, write_json
-from msgnn.kinetics import log10_nucleation_rate
+from msgnn.kinetics import ClassicalNucleation, log10_nucleation_rate
 from msgnn.microscopy import plot
 from msgnn.microscopy.accuracy import boundary_f1
 from msgnn.microscopy.facets import facet_graph, grain_statistics
 from msgnn.microscopy.growth import crystal_masks, facet_growth_rates, summarize
 from msgnn.microscopy.io import read_segmentable, write_micrograph
 from msgnn.microscopy.segment import SegmentParams, segment_grains
+from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
 from msgnn.microscopy.simulate import (final_grain_density_per_m2, render_micrograph,
                                        render_series, series_times, simulate_jmak, time_scale_s)
 
@@ -32,7 +34,7 @@ MIN_GROWTH_SPEED_M_PER_S = 1e-3
 
 
 def kinetics_from_run(run_json: str | Path, temperature_K: float, melting_point_K: float,
-                      nucleation: dict) -> dict:
+                      nucleation: ClassicalNucleation) -> dict:
     """Areal nucleation rate J_A = J_V x film thickness (classical nucleation with the MD latent
     heat and atomic volume) and growth speed G = MD interface velocity, from run.json."""
     run = read_json(run_json)
@@ -45,11 +47,9 @@ def kinetics_from_run(run_json: str | Path, temperature_K: float, melting_point_
     for key in ("latent_heat_eV_per_atom", "atomic_volume_m3"):
         if vals[key] <= 0:
             raise InputFileError(run_json, f"key '{key}' must be positive, got {vals[key]}")
-    log10_jv = log10_nucleation_rate(
-        temperature_K, melting_point_K, vals["latent_heat_eV_per_atom"], vals["atomic_volume_m3"],
-        turnbull_alpha=nucleation["turnbull_alpha"], contact_angle_deg=nucleation["contact_angle_deg"],
-        prefactor_per_m3_s=nucleation["prefactor_per_m3_s"])
-    log10_ja = log10_jv + math.log10(nucleation["film_thickness_m"])
+    log10_jv = log10_nucleation_rate(temperature_K, melting_point_K, vals["latent_heat_eV_per_atom"],
+                                     vals["atomic_volume_m3"], nucleation)
+    log10_ja = log10_jv + math.log10(nucleation.film_thickness_m)
     if not math.isfinite(log10_ja) or log10_ja < -250:
         raise SimulationError(f"{run_json}: nucleation rate 10^{log10_jv:.1f} m^-3 s^-1 at "
                               f"{temperature_K} K is too small to form a microstructure")
@@ -71,13 +71,6 @@ def _nondim_pixel(image_px: int, grains_per_image: float) -> float:
 def natural_microstructure(image_px: int, grains_per_image: float, rng: np.random.Generator):
     """A JMAK microstructure in natural units (J_A = G = 1, lengths in ell, times in tau)."""
     return simulate_jmak(1.0, 1.0, (image_px, image_px), _nondim_pixel(image_px, grains_per_image), rng)
-
-
-def synthetic_image(image_px: int, grains_per_image: float, noise: float, blur_px: float,
-                    rng: np.random.Generator):
-    """A JMAK microstructure in natural units (J_A = G = 1) and its rendered micrograph."""
-    m = natural_microstructure(image_px, grains_per_image, rng)
-    return m, render_micrograph(m.labels, rng, noise=noise, blur_px=blur_px)
 
 
 def synthetic_series(image_px: int, grains_per_image: float, noise: float, blur_px: float, n_frames: int,
@@ -147,9 +140,16 @@ class _AtomicDir:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def process_condition(*, material: str, temperature_K: int, microscopy: dict, nucleation: dict,
-                      melting_point_K: float, seed: int, out_images: str | Path, out_facets: str | Path,
-                      out_measurements: str | Path, out_figure: str | Path,
+class ConditionOutputs(NamedTuple):
+    """The files of one condition (rule microscopy_condition's outputs)."""
+    images: str | Path          # folder: micrographs, segmentations, series, ground truth
+    facets: str | Path          # facet graphs (torch)
+    measurements: str | Path    # measurements.json
+    figure: str | Path          # segmentation.png
+
+
+def process_condition(*, material: str, temperature_K: int, settings: ConditionSettings,
+                      nucleation: ClassicalNucleation, melting_point_K: float, seed: int, out: ConditionOutputs,
                       run_json: str | Path | None = None, real_images: list | None = None,
                       real_series: dict | None = None) -> dict:
     """Micrographs of one growth condition -> segmented grains -> facet graphs + measurements.
@@ -158,15 +158,15 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
     with `real_series` ({"files": [...], "times_s": [...]}: a reference frame recorded before
     nucleation, frames while the film transforms, and the final micrograph last) the final frame
     is segmented too and the facet growth rates come from the series. Otherwise
-    `microscopy.images_per_condition` JMAK micrographs (each with an in-situ series of
-    `microscopy.series_frames` frames) are simulated from the MD kinetics in `run_json` and
+    `settings.images_per_condition` JMAK micrographs (each with an in-situ series of
+    `settings.series_frames` frames) are simulated from the MD kinetics in `run_json` and
     labelled synthetic (images and ground-truth labels are saved).
     """
     started = time.time()
     synthetic = not real_images and not real_series
     rng = np.random.default_rng(seed)
     params = SegmentParams()
-    out = {"material": material, "temperature_K": int(temperature_K), "synthetic": synthetic,
+    result = {"material": material, "temperature_K": int(temperature_K), "synthetic": synthetic,
            "counting": "border grains count 1/2, interior grains 1; density = count / field area",
            "mean_grain_size_definition": "mean linear intercept (ASTM E112) over every pixel row and column; "
                                          "mean_equivalent_diameter_m: mean equivalent-circle diameter of the "
@@ -178,30 +178,30 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
         kin = kinetics_from_run(run_json, temperature_K, melting_point_K, nucleation)
         ja, g = kin["areal_nucleation_rate_per_m2_s"], kin["growth_speed_m_per_s"]
         ell = (g / ja) ** (1 / 3)
-        px = _nondim_pixel(microscopy["image_px"], microscopy["grains_per_image"]) * ell
-        out.update(kin, source="synthetic JMAK (Johnson-Mehl) nucleation-and-growth micrographs",
-                   film_thickness_m=nucleation["film_thickness_m"], length_scale_m=ell,
+        px = _nondim_pixel(settings.image_px, settings.grains_per_image) * ell
+        result.update(kin, source="synthetic JMAK (Johnson-Mehl) nucleation-and-growth micrographs",
+                   film_thickness_m=nucleation.film_thickness_m, length_scale_m=ell,
                    expected_nucleation_density_per_m2=final_grain_density_per_m2(ja, g), md_run=str(run_json))
-        n_frames = int(microscopy.get("series_frames", 0))
+        n_frames = settings.series_frames
         tau = time_scale_s(ja, g)
-        out.update(time_scale_s=tau, series_frames=n_frames)
-        for i in range(microscopy["images_per_condition"]):
-            m, frames, times = synthetic_series(microscopy["image_px"], microscopy["grains_per_image"],
-                                                microscopy["noise"], microscopy["blur_px"], n_frames, rng)
+        result.update(time_scale_s=tau, series_frames=n_frames)
+        for i in range(settings.images_per_condition):
+            m, frames, times = synthetic_series(settings.image_px, settings.grains_per_image,
+                                                settings.noise, settings.blur_px, n_frames, rng)
             series = (frames[:-1], times[:-1] * tau) if n_frames else None
             items.append((f"image_{i:02d}", frames[-1], px, m.labels, None, series))
     else:
-        out["source"] = "real micrographs"
+        result["source"] = "real micrographs"
         for i, f in enumerate(real_images or []):
-            m = read_segmentable(f, microscopy.get("pixel_size_m"))
+            m = read_segmentable(f, settings.pixel_size_m)
             items.append((f"image_{i:02d}", m.data, m.pixel_size_m, None, _origin(f, m), None))
         if real_series:
             frames, px, times_s, origin = read_series(real_series["files"], real_series["times_s"],
-                                                      microscopy.get("pixel_size_m"))
+                                                      settings.pixel_size_m)
             items.append(("series_final", frames[-1], px, None, origin, (frames[:-1], times_s[:-1])))
 
     graphs, per_image, first, rates = [], [], None, []
-    with _AtomicDir(out_images) as tmpdir:
+    with _AtomicDir(out.images) as tmpdir:
         for name, img, px, truth, origin, series in items:
             labels, edge = segment_grains(img, params)
             g = facet_graph(labels, img, px, edge)
@@ -242,22 +242,22 @@ def process_condition(*, material: str, temperature_K: int, microscopy: dict, nu
     sizes = [r["mean_grain_size_m"] for r in per_image if math.isfinite(r["mean_grain_size_m"])]
     diams = [r["mean_equivalent_diameter_m"] for r in per_image if math.isfinite(r["mean_equivalent_diameter_m"])]
     total_area = sum(r["field_area_m2"] for r in per_image)
-    out.update(pixel_size_m=float(np.mean(pxs)), n_images=len(per_image),
+    result.update(pixel_size_m=float(np.mean(pxs)), n_images=len(per_image),
                n_grains=float(sum(r["n_grains"] for r in per_image)),
                nucleation_density_per_m2=sum(r["n_grains"] for r in per_image) / total_area,
                mean_grain_size_m=float(np.mean(sizes)) if sizes else None,
                mean_equivalent_diameter_m=float(np.mean(diams)) if diams else None,
-               facet_growth=_growth_summary(rates, out.get("growth_speed_m_per_s")),
+               facet_growth=_growth_summary(rates, result.get("growth_speed_m_per_s")),
                images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)})
-    save_torch(graphs, out_facets)
+    save_torch(graphs, out.facets)
     img, labels, g, px, series, growth = first
     tag = "SYNTHETIC" if synthetic else "real"
-    plot.condition_figure(out_figure, img, labels, g, px,
+    plot.condition_figure(out.figure, img, labels, g, px,
                           f"{material} {temperature_K} K ({tag}): image, segmentation, facet graph",
-                          series=series, growth=growth, input_growth_m_per_s=out.get("growth_speed_m_per_s"))
-    write_json(out_measurements, out)
+                          series=series, growth=growth, input_growth_m_per_s=result.get("growth_speed_m_per_s"))
+    write_json(out.measurements, result)
     log.info("%s %s K: %d images segmented in %.1f s", material, temperature_K, len(per_image), time.time() - started)
-    return out
+    return result
 
 
 def _growth_summary(rates: list, input_growth_m_per_s: float | None) -> dict:
@@ -272,18 +272,18 @@ def _growth_summary(rates: list, input_growth_m_per_s: float | None) -> dict:
     return out
 
 
-def accuracy_study(*, noise_levels: list[float], default_noise: float, image_px: int,
-                   grains_per_image: float, n_images: int, blur_px: float, seed: int,
-                   series_frames: int = 5, out_json: str | Path, out_figure: str | Path | None = None,
-                   tolerance_px: float = 2.0) -> dict:
+def accuracy_study(settings: AccuracySettings, *, seed: int, out_json: str | Path,
+                   out_figure: str | Path | None = None, tolerance_px: float = 2.0) -> dict:
     """Segment synthetic JMAK micrographs with known labels across noise levels; record boundary
     F1 (tolerance `tolerance_px`), relative grain-count and mean-size errors (|pred/true - 1|,
     averaged over images; signed means are kept as *_bias): the mean size is the mean linear
     intercept (lambda), the mean equivalent-circle diameter is reported beside it. With
-    `series_frames` > 1 each microstructure is also filmed while it forms and the median facet
+    `settings.series_frames` > 1 each microstructure is also filmed while it forms and the median facet
     growth rate is compared with the G that drove it."""
     started = time.time()
-    levels = sorted(set(float(n) for n in noise_levels) | {float(default_noise)})
+    s = settings
+    image_px, grains_per_image, n_images, blur_px = s.image_px, s.grains_per_image, s.accuracy_images, s.blur_px
+    levels = sorted(set(float(n) for n in s.accuracy_noise_levels) | {float(s.noise)})
     rows = []
     for li, noise in enumerate(levels):
         f1s, cerr, serr, ecd, prec, rec, gerr = [], [], [], [], [], [], []
@@ -292,8 +292,8 @@ def accuracy_study(*, noise_levels: list[float], default_noise: float, image_px:
             m = natural_microstructure(image_px, grains_per_image, rng)
             img = render_micrograph(m.labels, np.random.default_rng([seed, i, li]), noise=noise, blur_px=blur_px)
             labels, _ = segment_grains(img)
-            if series_frames > 1:     # the same microstructure filmed while it formed: G = 1 here
-                times = np.concatenate([[0.0], series_times(series_frames)])
+            if s.series_frames > 1:     # the same microstructure filmed while it formed: G = 1 here
+                times = np.concatenate([[0.0], series_times(s.series_frames)])
                 frames = render_series(m, times, np.random.default_rng([seed, i, li, 1]), noise=noise,
                                        blur_px=blur_px)
                 rates = measure_growth(frames[0], frames[1:], times[1:], labels, m.pixel_size_m)["rate_m_per_s"]
@@ -312,7 +312,7 @@ def accuracy_study(*, noise_levels: list[float], default_noise: float, image_px:
                      "facet_growth_error": float(np.mean(np.abs(gerr))) if gerr else None,
                      "facet_growth_bias": float(np.mean(gerr)) if gerr else None,
                      "boundary_f1_min": float(np.min(f1s)), "n_images": n_images})
-    default = next(r for r in rows if r["noise"] == float(default_noise))
+    default = next(r for r in rows if r["noise"] == float(s.noise))
     result = {"synthetic": True, "default_noise": default, "by_noise": rows,
               "tolerance_px": tolerance_px, "image_px": image_px, "grains_per_image": grains_per_image,
               "blur_px": blur_px, "seed": seed,

@@ -53,12 +53,6 @@ def final_grain_density_per_m2(areal_rate_per_m2_s: float, growth_speed_m_per_s:
     return GRAIN_DENSITY_FACTOR * length_scale_m(areal_rate_per_m2_s, growth_speed_m_per_s) ** -2
 
 
-def avrami_fraction(t_s, areal_rate_per_m2_s: float, growth_speed_m_per_s: float):
-    """Transformed fraction X(t) = 1 - exp(-(pi/3) J_A G^2 t^3) for 2-D continuous nucleation."""
-    t = np.asarray(t_s, dtype=float)
-    return 1.0 - np.exp(-(math.pi / 3) * areal_rate_per_m2_s * growth_speed_m_per_s ** 2 * t ** 3)
-
-
 def pixel_size_for_grains(areal_rate_per_m2_s: float, growth_speed_m_per_s: float,
                           image_px: int, grains_per_image: float) -> float:
     """Pixel size (m) that puts about `grains_per_image` grains in an image_px x image_px view.

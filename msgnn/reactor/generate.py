@@ -31,19 +31,9 @@ import pandas as pd
 
 from msgnn.errors import InputFileError, SimulationError
 from msgnn.io import read_json_object
-from msgnn.kinetics import log10_nucleation_rate
+from msgnn.kinetics import ClassicalNucleation, log10_nucleation_rate
+from msgnn.reactor.settings import LogGenerator
 
-DEFAULT_FAULTS = {
-    "spike_fraction": 0.01,          # fraction of CSD rows multiplied or divided by 3..30
-    "dropout_fraction": 0.02,        # fraction of CSD cells (and of temperature readings) -> NaN
-    "temperature_spike_fraction": 0.02,  # fraction of timestamps with a +-5..30 K spike
-    "duplicate_fraction": 0.03,      # fraction of timestamp blocks logged twice
-    "out_of_order_fraction": 0.05,   # fraction of blocks swapped with the next one
-    "gap_fraction": 0.03,            # one logger outage of this fraction of the run
-    "unit_switch_fraction": 0.04,    # one stretch where temperature is logged in degC
-    "drift_K_per_h": 0.2,            # slow drift of the temperature sensor
-}
-NO_FAULTS = {k: 0.0 for k in DEFAULT_FAULTS}
 RAW_COLUMNS = ["timestamp_s", "temperature_K", "supersaturation", "residence_time_s",
                "flow_L_per_min", "size_um", "population_density_per_um_per_mL", "synthetic"]
 _RUN_KEYS = ("velocity_m_per_s", "latent_heat_eV_per_atom", "atomic_volume_m3")
@@ -64,16 +54,13 @@ def read_run(path: str | Path) -> dict:
     return run
 
 
-def msmpr_truth(run: dict, *, temperature_K: float, melting_point_K: float, growth_scale: float,
-                residence_time_s: float, nucleation: dict | None = None) -> dict:
+def msmpr_truth(run: dict, *, temperature_K: float, melting_point_K: float, generator: LogGenerator,
+                nucleation: ClassicalNucleation) -> dict:
     """Steady-state MSMPR kinetics implied by one MD run: G, B0, n0 and the dominant size."""
-    nucleation = nucleation or {}
-    G = run["velocity_m_per_s"] * growth_scale
-    log10_B0 = log10_nucleation_rate(
-        temperature_K, melting_point_K, run["latent_heat_eV_per_atom"], run["atomic_volume_m3"],
-        turnbull_alpha=nucleation.get("turnbull_alpha", 0.45),
-        contact_angle_deg=nucleation.get("contact_angle_deg", 25.0),
-        prefactor_per_m3_s=nucleation.get("prefactor_per_m3_s", 1e30))
+    G = run["velocity_m_per_s"] * generator.growth_scale
+    residence_time_s = generator.residence_time_s
+    log10_B0 = log10_nucleation_rate(temperature_K, melting_point_K, run["latent_heat_eV_per_atom"],
+                                     run["atomic_volume_m3"], nucleation)
     if not math.isfinite(log10_B0) or log10_B0 - math.log10(G) - 12 < -290:
         raise SimulationError(f"nucleation rate 10^{log10_B0:.1f} /m^3/s at {temperature_K} K is "
                               "too small to produce a measurable crystal size distribution")
@@ -94,35 +81,32 @@ def population_density(L: np.ndarray, t: np.ndarray, *, G: float, tau: float, n0
     return n0 * ramp * np.exp(-L / (G * tau))
 
 
-def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, noise: float,
-                 seed: int, faults: dict | None = None, size_bins: int = 30,
-                 max_size_factor: float = 4.0, startup_time_fraction: float = 0.5,
-                 reactor_volume_m3: float = 0.01, temperature_noise_K: float = 0.2
-                 ) -> tuple[pd.DataFrame, dict]:
+def generate_log(truth: dict, settings: LogGenerator, *, seed: int) -> tuple[pd.DataFrame, dict]:
     """A raw reactor log (long table, one row per timestamp and size bin) and what was injected.
 
     Returns (table, info); info["fault_rows"] maps each fault kind to the row positions in the
     returned table that carry it (for tests and the recovery benchmark)."""
-    faults = {**DEFAULT_FAULTS, **(faults or {})}
+    s, faults = settings, settings.faults
+    noise, size_bins = s.noise, s.size_bins
     rng = np.random.default_rng(seed)
     G, tau, n0 = truth["growth_rate_m_per_s"], truth["residence_time_s"], truth["n0_per_m4"]
     T_set, Tm = truth["temperature_K"], truth["melting_point_K"]
-    tau_c = startup_time_fraction * tau
-    t = np.arange(0.0, duration_s + 0.5 * sample_interval_s, sample_interval_s)
+    tau_c = s.startup_time_fraction * tau
+    t = np.arange(0.0, s.duration_s + 0.5 * s.sample_interval_s, s.sample_interval_s)
     nt = len(t)
     # instrument bins: centres across 0..max_size_factor x G tau, rounded to 4 significant digits
-    width_um = max_size_factor * G * tau / size_bins * 1e6
+    width_um = s.max_size_factor * G * tau / size_bins * 1e6
     size_um = np.array([float(f"{(k + 0.5) * width_um:.4g}") for k in range(size_bins)])
     L = size_um * 1e-6
 
     n = population_density(L[None, :], t[:, None], G=G, tau=tau, n0=n0, tau_c=tau_c)
     n_obs = n * np.exp(noise * rng.standard_normal(n.shape))
     T_true = T_set + (Tm - T_set) * np.exp(-t / tau_c)
-    T_obs = T_true + temperature_noise_K * rng.standard_normal(nt)
-    T_obs += faults["drift_K_per_h"] * t / 3600.0
+    T_obs = T_true + s.temperature_noise_K * rng.standard_normal(nt)
+    T_obs += faults.drift_K_per_h * t / 3600.0
     s_obs = (Tm - T_true) / Tm * np.exp(noise * rng.standard_normal(nt))
-    flow = reactor_volume_m3 / tau * np.exp(noise * rng.standard_normal(nt))
-    res_time = reactor_volume_m3 / flow
+    flow = s.reactor_volume_m3 / tau * np.exp(noise * rng.standard_normal(nt))
+    res_time = s.reactor_volume_m3 / flow
 
     # --- block-level (per timestamp) faults on the process channels
     def pick(fraction, size, lo=0):
@@ -131,17 +115,17 @@ def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, no
             np.array([], dtype=int)
 
     unit_switched = np.zeros(nt, bool)
-    if faults["unit_switch_fraction"] > 0:
-        k = max(1, int(round(faults["unit_switch_fraction"] * nt)))
+    if faults.unit_switch_fraction > 0:
+        k = max(1, int(round(faults.unit_switch_fraction * nt)))
         start = int(rng.integers(nt // 3, max(nt // 3 + 1, nt - k)))
         unit_switched[start:start + k] = True
     T_spiked = np.zeros(nt, bool)
-    idx = pick(faults["temperature_spike_fraction"], nt, lo=1)
+    idx = pick(faults.temperature_spike_fraction, nt, lo=1)
     T_spiked[idx] = True
     T_obs[idx] += rng.choice([-1, 1], len(idx)) * rng.uniform(5, 30, len(idx))
     T_obs[unit_switched] -= 273.15
     T_nan = np.zeros(nt, bool)
-    T_nan[pick(faults["dropout_fraction"], nt)] = True
+    T_nan[pick(faults.dropout_fraction, nt)] = True
     T_obs[T_nan] = np.nan
 
     # --- long table
@@ -161,13 +145,13 @@ def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, no
     kind[np.repeat(T_nan, size_bins)] = "temperature_dropout"
     # CSD spikes and dropouts on rows with a positive density
     positive = np.flatnonzero(tab["population_density_per_um_per_mL"].to_numpy() > 0)
-    k_sp = int(round(faults["spike_fraction"] * len(positive)))
+    k_sp = int(round(faults.spike_fraction * len(positive)))
     spikes = rng.choice(positive, size=k_sp, replace=False) if k_sp else np.array([], int)
     factor = rng.uniform(3, 30, len(spikes)) ** rng.choice([-1, 1], len(spikes))
     col = tab.columns.get_loc("population_density_per_um_per_mL")
     tab.iloc[spikes, col] = tab.iloc[spikes, col].to_numpy() * factor
     kind[spikes] = "spike"
-    k_dr = int(round(faults["dropout_fraction"] * len(tab)))
+    k_dr = int(round(faults.dropout_fraction * len(tab)))
     free = np.flatnonzero(kind == "")
     drops = rng.choice(free, size=min(k_dr, len(free)), replace=False) if k_dr else np.array([], int)
     tab.iloc[drops, col] = np.nan
@@ -177,8 +161,8 @@ def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, no
 
     # logger outage: remove a run of timestamps (not the first or last few)
     gap_blocks = np.array([], int)
-    if faults["gap_fraction"] > 0 and nt > 20:
-        k = max(1, int(round(faults["gap_fraction"] * nt)))
+    if faults.gap_fraction > 0 and nt > 20:
+        k = max(1, int(round(faults.gap_fraction * nt)))
         start = int(rng.integers(nt // 4, nt - k - 5))
         gap_blocks = np.arange(start, start + k)
         tab = tab[~tab["_block"].isin(gap_blocks)]
@@ -187,12 +171,12 @@ def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, no
     blocks = list(dict.fromkeys(tab["_block"]))
     order = blocks.copy()
     swapped = set()
-    for i in pick(faults["out_of_order_fraction"], len(order) - 1, lo=1):
+    for i in pick(faults.out_of_order_fraction, len(order) - 1, lo=1):
         if i in swapped or i + 1 in swapped:
             continue
         order[i], order[i + 1] = order[i + 1], order[i]
         swapped.update({i, i + 1})
-    dup = set(int(b) for b in pick(faults["duplicate_fraction"], len(blocks), lo=1))
+    dup = set(int(b) for b in pick(faults.duplicate_fraction, len(blocks), lo=1))
     groups = dict(tuple(tab.groupby("_block", sort=False)))
     parts = []
     for b in order:
@@ -210,10 +194,10 @@ def generate_log(truth: dict, *, duration_s: float, sample_interval_s: float, no
     info = {
         "synthetic": True,
         "model": "MSMPR start-up: n(L,t) = n0 (1 - exp(-(t - L/G)/tau_c)) exp(-L/(G tau))",
-        "truth": truth, "noise": noise, "seed": seed, "faults": faults,
-        "duration_s": duration_s, "sample_interval_s": sample_interval_s, "size_bins": size_bins,
-        "max_size_factor": max_size_factor, "startup_time_constant_s": tau_c,
-        "reactor_volume_m3": reactor_volume_m3, "temperature_noise_K": temperature_noise_K,
+        "truth": truth, "noise": noise, "seed": seed, "faults": faults.to_dict(),
+        "duration_s": s.duration_s, "sample_interval_s": s.sample_interval_s, "size_bins": size_bins,
+        "max_size_factor": s.max_size_factor, "startup_time_constant_s": tau_c,
+        "reactor_volume_m3": s.reactor_volume_m3, "temperature_noise_K": s.temperature_noise_K,
         "gap_timestamps_s": t[gap_blocks].tolist(), "n_rows": len(tab),
         "fault_counts": {k: len(v) for k, v in fault_rows.items()},
         "fault_rows": fault_rows,

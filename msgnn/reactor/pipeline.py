@@ -9,33 +9,23 @@ import numpy as np
 import pandas as pd
 
 from msgnn.errors import InputFileError
-from msgnn.io import atomic_path, read_json, write_json
-from msgnn.io import sha256
+from msgnn.io import atomic_path, read_json, sha256, write_json
+from msgnn.kinetics import ClassicalNucleation
 from msgnn.reactor.clean import CleanOptions, clean_table, plot_cleaning
 from msgnn.reactor.fit import fit_msmpr, plot_fit, temperature_drift
 from msgnn.reactor.generate import generate_log, msmpr_truth, read_run
 from msgnn.reactor.schema import is_parquet, read_parquet_raw, read_table
+from msgnn.reactor.settings import LogGenerator
 
 log = logging.getLogger(__name__)
-GENERATOR_KEYS = ("duration_s", "sample_interval_s", "noise", "faults", "size_bins",
-                  "max_size_factor", "startup_time_fraction", "reactor_volume_m3",
-                  "temperature_noise_K")
 
 
-def synthetic_log(run: dict, *, temperature_K: float, melting_point_K: float, reactor: dict,
-                  nucleation: dict, seed: int, noise: float | None = None,
-                  faults: dict | None = None):
-    """(raw table, generator info) for one condition from its MD run record and the config."""
+def synthetic_log(run: dict, *, temperature_K: float, melting_point_K: float, generator: LogGenerator,
+                  nucleation: ClassicalNucleation, seed: int):
+    """(raw table, generator info) for one condition from its MD run record and the settings."""
     truth = msmpr_truth(run, temperature_K=temperature_K, melting_point_K=melting_point_K,
-                        growth_scale=reactor.get("growth_scale", 1e-9),
-                        residence_time_s=reactor.get("residence_time_s", 1800.0),
-                        nucleation=nucleation)
-    kw = {k: reactor[k] for k in GENERATOR_KEYS if k in reactor}
-    if noise is not None:
-        kw["noise"] = noise
-    if faults is not None:
-        kw["faults"] = faults
-    return generate_log(truth, seed=seed, **kw)
+                        generator=generator, nucleation=nucleation)
+    return generate_log(truth, generator, seed=seed)
 
 
 def write_raw_csv(table: pd.DataFrame, path) -> None:
@@ -44,11 +34,12 @@ def write_raw_csv(table: pd.DataFrame, path) -> None:
 
 
 def generate_condition(run_json, out_csv, out_info, *, material: str, temperature_K: int,
-                       melting_point_K: float, reactor: dict, nucleation: dict, seed: int) -> dict:
+                       melting_point_K: float, generator: LogGenerator, nucleation: ClassicalNucleation,
+                       seed: int) -> dict:
     """Write a synthetic raw log (labelled synthetic) and the generator's truth for one condition."""
     run = read_run(run_json)
     table, info = synthetic_log(run, temperature_K=temperature_K, melting_point_K=melting_point_K,
-                                reactor=reactor, nucleation=nucleation, seed=seed)
+                                generator=generator, nucleation=nucleation, seed=seed)
     info.update({"material": material, "temperature_K": int(temperature_K),
                  "run_json": str(run_json)})
     write_raw_csv(table, out_csv)

@@ -15,16 +15,20 @@ import numpy as np
 
 from msgnn.errors import InputFileError
 from msgnn.io import write_json
-from msgnn.reactor.generate import DEFAULT_FAULTS, read_run
+from msgnn.kinetics import ClassicalNucleation
+from msgnn.reactor.generate import read_run
 from msgnn.reactor.pipeline import analyse, synthetic_log, write_raw_csv
+from msgnn.reactor.settings import LogGenerator, RecoveryStudy
 
 log = logging.getLogger(__name__)
 
 
-def recovery_study(runs: list[dict], *, reactor: dict, nucleation: dict, noise_levels,
-                   default_noise: float, seeds: list[int], faults: dict | None = None) -> dict:
-    """runs: dicts with material, temperature_K, melting_point_K and run (the run.json record)."""
-    faults = {**DEFAULT_FAULTS, **(faults or {})}
+def recovery_study(runs: list[dict], *, generator: LogGenerator, nucleation: ClassicalNucleation,
+                   noise_levels, seeds: list[int]) -> dict:
+    """runs: dicts with material, temperature_K, melting_point_K and run (the run.json record).
+    Every log has the generator's faults on; the noise goes over `noise_levels` and the
+    generator's own (default) noise."""
+    default_noise = generator.noise
     levels = sorted({float(x) for x in noise_levels} | {float(default_noise)})
     by_noise = []
     with tempfile.TemporaryDirectory(prefix="msgnn_recovery_") as tmp:
@@ -32,9 +36,9 @@ def recovery_study(runs: list[dict], *, reactor: dict, nucleation: dict, noise_l
             errs_g, errs_b, cov_g, cov_b, failures = [], [], [], [], []
             for r, seed in zip(runs, seeds):
                 table, info = synthetic_log(r["run"], temperature_K=r["temperature_K"],
-                                            melting_point_K=r["melting_point_K"], reactor=reactor,
-                                            nucleation=nucleation, seed=seed, noise=noise,
-                                            faults=faults)
+                                            melting_point_K=r["melting_point_K"],
+                                            generator=generator.replace(noise=noise),
+                                            nucleation=nucleation, seed=seed)
                 path = Path(tmp) / f"{r['material']}_T{r['temperature_K']}_{noise:g}.csv"
                 write_raw_csv(table, path)
                 truth = info["truth"]
@@ -70,7 +74,7 @@ def recovery_study(runs: list[dict], *, reactor: dict, nucleation: dict, noise_l
         "description": "relative error |estimate/truth - 1| of G and B0 recovered from generated "
                        "MSMPR logs with all faults on (spikes, dropouts, gap, degC stretch, drift, "
                        "duplicates, out-of-order), mean over conditions",
-        "faults": faults,
+        "faults": generator.faults.to_dict(),
         "conditions": [f"{r['material']}/{r['temperature_K']}" for r in runs],
         "default_noise": default,
         "by_noise": by_noise,
@@ -78,24 +82,23 @@ def recovery_study(runs: list[dict], *, reactor: dict, nucleation: dict, noise_l
     }
 
 
-def run_recovery(run_jsons, out_json, *, conditions, materials: dict, reactor: dict,
-                 nucleation: dict, noise_levels, seeds: list[int],
-                 max_conditions: int | None = None) -> dict:
+def run_recovery(run_jsons, out_json, *, conditions, melting_points_K: dict, generator: LogGenerator,
+                 nucleation: ClassicalNucleation, study: RecoveryStudy, seeds: list[int]) -> dict:
     """Recovery study over the run.json files of `conditions` ((material, temperature_K) pairs,
-    same order); at most `max_conditions` of them, spread evenly. Writes recovery.json."""
+    same order); at most `study.recovery_max_conditions` of them, spread evenly. Writes
+    recovery.json."""
     pairs = list(zip(run_jsons, conditions, seeds))
-    if max_conditions and len(pairs) > max_conditions:
+    max_conditions = study.recovery_max_conditions
+    if len(pairs) > max_conditions:
         keep = np.unique(np.linspace(0, len(pairs) - 1, max_conditions).round().astype(int))
         pairs = [pairs[i] for i in keep]
     runs = []
     for p, (mat, temp), _ in pairs:
-        if mat not in materials:
+        if mat not in melting_points_K:
             raise InputFileError(p, f"material {mat!r} is not in config materials")
-        runs.append({"material": mat, "temperature_K": int(temp),
-                     "melting_point_K": materials[mat]["reference_melting_point_K"],
+        runs.append({"material": mat, "temperature_K": int(temp), "melting_point_K": melting_points_K[mat],
                      "run": read_run(p)})
-    result = recovery_study(runs, reactor=reactor, nucleation=nucleation,
-                            noise_levels=noise_levels, default_noise=reactor.get("noise", 0.03),
-                            seeds=[s for _, _, s in pairs])
+    result = recovery_study(runs, generator=generator, nucleation=nucleation,
+                            noise_levels=study.recovery_noise_levels, seeds=[s for _, _, s in pairs])
     write_json(out_json, result)
     return result

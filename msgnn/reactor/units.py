@@ -25,7 +25,6 @@ QUANTITIES: dict[str, tuple[str, str, str]] = {
 }
 DIMENSIONLESS = {"supersaturation": "supersaturation"}
 REQUIRED = ("timestamp", "temperature", "residence_time", "size", "population_density")
-OPTIONAL = ("flow", "supersaturation")
 
 _ALIASES = {"um": "micrometer", "µm": "micrometer", "C": "degC", "degC": "degC", "F": "degF",
             "L": "liter", "l": "liter", "mL": "milliliter", "uL": "microliter", "h": "hour",

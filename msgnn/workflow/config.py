@@ -6,6 +6,7 @@ import hashlib
 import json
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import yaml
@@ -101,3 +102,26 @@ def growth_conditions(config: dict) -> list[tuple[str, int]]:
     return [(m, t) for m, mat in config["materials"].items()
             for t in sorted({int(round(x)) for x in mat["temperatures_K"]})
             if t < mat["reference_melting_point_K"]]
+
+
+def stage_settings(config: dict) -> SimpleNamespace:
+    """The typed settings of every rule, built from a validated config (rules/common.smk)."""
+    from msgnn.graphs.settings import GraphSettings
+    from msgnn.kinetics import ClassicalNucleation
+    from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
+    from msgnn.microscopy.hrtem import MicrographSettings
+    from msgnn.microscopy.settings import AccuracySettings, ConditionSettings
+    from msgnn.reactor.settings import LogGenerator, RecoveryStudy
+
+    return SimpleNamespace(
+        nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
+        graphs=GraphSettings.from_dict(config["graphs"]),
+        microscopy_condition=ConditionSettings.from_section(config["microscopy"]),
+        microscopy_accuracy=AccuracySettings.from_section(config["microscopy"]),
+        hrtem=MicrographSettings.from_dict(config["microscopy"]["hrtem"]),
+        reactor_log=LogGenerator.from_section(config["reactor"]),
+        reactor_recovery=RecoveryStudy.from_section(config["reactor"]),
+        train=TrainSettings.from_dict(config["train"]),
+        tune=TuneSettings.from_section(config["tune"]),
+        tune_scheduling=TuneScheduling.from_section(config["tune"]),
+    )

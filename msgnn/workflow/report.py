@@ -7,6 +7,7 @@ Snakemake HTML report embeds.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -46,13 +47,30 @@ def improvement_percent(models: dict) -> float | None:
     return float(np.mean(gains)) if gains else None
 
 
-def collect_metrics(train_dir: str | Path, tune_dir: str | Path) -> dict:
-    train_dir, tune_dir = Path(train_dir), Path(tune_dir)
-    models = {}
-    for name, folder in MODEL_DIRS.items():
-        path = train_dir / folder / "metrics.json"
-        if path.exists():
-            models[name] = read_json(path)
+@dataclass
+class ReportInputs:
+    """The files the report reads (the report rule's inputs). Training outputs are named by their
+    folder (results/train/<folder>/metrics.json, a value of MODEL_DIRS); models without files are
+    left out of the report."""
+    train_metrics: list
+    train_predictions: list
+    best_params: str | Path | None
+    history: str | Path
+    kinetics: list
+    melting: list
+    nucleation: list
+    accuracy: str | Path
+    recovery: str | Path
+
+
+def _by_model(paths) -> dict[str, Path]:
+    """{metrics name: path} for training outputs, in MODEL_DIRS order."""
+    by_folder = {Path(p).parent.name: Path(p) for p in paths}
+    return {name: by_folder[folder] for name, folder in MODEL_DIRS.items() if folder in by_folder}
+
+
+def collect_metrics(train_metrics, best_params) -> dict:
+    models = {name: read_json(path) for name, path in _by_model(train_metrics).items()}
     claims = published()["seed_paper_claims"]
     out = {
         "models": models,
@@ -60,9 +78,8 @@ def collect_metrics(train_dir: str | Path, tune_dir: str | Path) -> dict:
         "seed_paper_claims": claims,
         "units": "RMSE in log10 units of m/s (growth rate), 1/m^2 (nucleation density), m (lambda)",
     }
-    best = tune_dir / "best_params.json"
-    if best.exists():
-        out["tuning"] = read_json(best)
+    if best_params:
+        out["tuning"] = read_json(best_params)
     return out
 
 
@@ -197,28 +214,26 @@ def segmentation_table(accuracy: dict) -> str:
     return "\n".join(rows)
 
 
-def build(*, train_dir, tune_dir, kinetics_files, melting_files, accuracy_file, recovery_file,
-          out_dir, nucleation_files=()) -> dict:
+def build(inputs: ReportInputs, out_dir) -> dict:
     """Write metrics.json, report.md and figures under out_dir; return the metrics."""
     out_dir = Path(out_dir)
-    metrics = collect_metrics(train_dir, tune_dir)
-    melting = [{k: v for k, v in read_json(p).items() if k in MELTING_KEYS} for p in melting_files]
+    metrics = collect_metrics(inputs.train_metrics, inputs.best_params)
+    melting = [{k: v for k, v in read_json(p).items() if k in MELTING_KEYS} for p in inputs.melting]
     kinetics = {}
-    for p in kinetics_files:
+    for p in inputs.kinetics:
         k = read_json(p)
         kinetics[k.get("material", Path(p).parent.name)] = k
     metrics["melting_points"] = melting
-    nucleation = [read_json(p) for p in nucleation_files]
+    nucleation = [read_json(p) for p in inputs.nucleation]
     metrics["nucleation"] = [{"material": n["material"], "rates": n.get("rates", [])} for n in nucleation]
-    accuracy = read_json(accuracy_file)
+    accuracy = read_json(inputs.accuracy)
     metrics["segmentation_accuracy"] = accuracy["default_noise"]
-    metrics["reactor_recovery"] = read_json(recovery_file)["default_noise"]
+    metrics["reactor_recovery"] = read_json(inputs.recovery)["default_noise"]
 
-    predictions = {name: Path(train_dir) / MODEL_DIRS[name] / "predictions.csv"
-                   for name in ("msgnn", "mlp", "svr")}
-    parity_plot({k: v for k, v in predictions.items() if v.exists()}, out_dir / "parity.png")
+    predictions = _by_model(inputs.train_predictions)
+    parity_plot({k: v for k, v in predictions.items() if k in ("msgnn", "mlp", "svr")}, out_dir / "parity.png")
     velocity_plot(kinetics, out_dir / "velocity.png")
-    history_plot(Path(tune_dir) / "history.csv", out_dir / "optimisation_history.png")
+    history_plot(inputs.history, out_dir / "optimisation_history.png")
 
     mu_rows = ["| material | orientation | μ (m/s/K) | 95 % CI |", "|---|---|---|---|"]
     for material, k in kinetics.items():

@@ -9,6 +9,7 @@ A workflow script is thin::
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -16,8 +17,9 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 
-from msgnn.workflow import provenance
+from msgnn.io import plain
 from msgnn.workflow.config import config_hash
+from msgnn.workflow.provenance.records import Job, record
 
 log = logging.getLogger("msgnn")
 
@@ -27,16 +29,6 @@ def _flat_files(named):
     for item in named:
         out.extend(item if isinstance(item, list) else [item])
     return [str(p) for p in out]
-
-
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return str(obj)
 
 
 def provenance_path(rule: str, wildcards: dict) -> Path:
@@ -56,9 +48,26 @@ def external_inputs(params: dict) -> list[str]:
     return [str(resolve_potential(material["potential"]))]
 
 
+def lammps_build() -> dict | None:
+    """LAMMPS library version and the packages it was built with, for jobs that ran LAMMPS.
+
+    Only when this process has already imported `lammps` (an MD job): asking the library costs
+    one instance (~0.1 s), which is not worth paying in jobs that never touch LAMMPS."""
+    return _lammps_build() if "lammps" in sys.modules else None
+
+
+@functools.cache
+def _lammps_build() -> dict:
+    try:
+        from msgnn.md.lammps_env import lammps_info
+        return lammps_info()
+    except Exception as exc:  # noqa: BLE001 -- provenance must not fail a finished job
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def _resources(sm) -> dict:
     try:
-        return {k: _plain(v) for k, v in sm.resources.items() if not str(k).startswith("_")}
+        return {k: plain(v) for k, v in sm.resources.items() if not str(k).startswith("_")}
     except AttributeError:
         return {}
 
@@ -80,11 +89,10 @@ def run_script(sm, main) -> None:
         log.error("rule %s %s failed:\n%s", sm.rule, wildcards, traceback.format_exc())
         raise
     params = dict(sm.params.items())
-    provenance.record(
-        provenance_path(sm.rule, wildcards), rule=sm.rule, wildcards=wildcards,
-        inputs=_flat_files(sm.input), outputs=_flat_files(sm.output),
-        params=_plain(params), config_hash=config_hash(sm.config),
-        threads=sm.threads, started=started, external_inputs=external_inputs(params),
-        log=_flat_files(sm.log or []), resources=_resources(sm),
-        workflow_root=Path(sm.scriptdir).parent if getattr(sm, "scriptdir", None) else None)
+    record(provenance_path(sm.rule, wildcards), Job(
+        rule=sm.rule, wildcards=wildcards, inputs=_flat_files(sm.input), outputs=_flat_files(sm.output),
+        params=plain(params), config_hash=config_hash(sm.config), threads=sm.threads, started=started,
+        external_inputs=external_inputs(params), log=_flat_files(sm.log or []), resources=_resources(sm),
+        workflow_root=Path(sm.scriptdir).parent if getattr(sm, "scriptdir", None) else None,
+        lammps_build=lammps_build()))
     log.info("rule %s %s: done in %.1f s", sm.rule, wildcards, time.time() - started)
