@@ -84,8 +84,7 @@ rule microscopy_hrtem:
         timing="results/benchmarks/microscopy/hrtem/{material}_T{temperature}_images.json",
     params:
         settings=SETTINGS.hrtem.to_dict(),
-        interface_width_A=config["graphs"]["interface_width_A"],
-        cluster_size_A=config["graphs"]["cluster_size_A"],
+        graphs=SETTINGS.graphs.to_dict(),
         seed=lambda wc: condition_seed(config, "microscopy_hrtem", wc.material, wc.temperature),
     log:
         "results/logs/microscopy/hrtem/{material}_T{temperature}.log",

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from msgnn.errors import ConfigError, InputFileError
-from msgnn.microscopy import fringes
+from msgnn.graphs.settings import GraphSettings
 from msgnn.md.snapshots import read_snapshots
+from msgnn.microscopy import fringes
 from msgnn.microscopy.hrtem import (CLUSTER_FEATURES, OUTPUT_FILES, Frame, MicrographSettings, analyse_image,
                                     frame, process_hrtem_condition, simulate_haadf, simulate_hrtem,
                                     snapshot_atoms)
@@ -196,7 +197,7 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     pos, L, solid, zi = slab
     npz = write_snapshots(tmp_path / "snapshots.npz", pos, L, solid, zi, frames=2)
     out = tmp_path / "hrtem"
-    m = process_hrtem_condition(npz, out, fast, seed=5, interface_width_A=6.0, cluster_size_A=6.0,
+    m = process_hrtem_condition(npz, out, fast, seed=5, graphs=GraphSettings(interface_width_A=6.0, cluster_size_A=6.0),
                                 material="Al", temperature_K=900, timing_json=tmp_path / "timing.json")
     for name in OUTPUT_FILES.values():
         assert (out / name).is_file(), name
@@ -221,7 +222,6 @@ def test_process_condition_end_to_end(tmp_path, slab, fast):
     assert timing["time_per_image_s"]["haadf"] > 0 and len(timing["hrtem_frames"]) == 2
     # per-cluster crystallinity, aligned with the atomic graph's clusters
     from msgnn.graphs.atomic import build_atomic_graphs
-    from msgnn.graphs.settings import GraphSettings
     graphs = build_atomic_graphs(npz, GraphSettings(interface_width_A=6.0, cluster_size_A=6.0))
     feats = torch.load(out / OUTPUT_FILES["clusters"])
     assert feats["feature_names"] == CLUSTER_FEATURES and feats["frames"] == [0, 1] and feats["synthetic"]
@@ -254,7 +254,8 @@ def test_bad_snapshots_raise_errors_naming_the_file(tmp_path, slab):
     with pytest.raises(InputFileError, match=r"nan\.npz.*non-finite.*frame 0, atom 7"):
         read_snapshots(nan)
     with pytest.raises(InputFileError, match=r"nan\.npz"):
-        process_hrtem_condition(nan, tmp_path / "o", MicrographSettings.defaults(**FAST), interface_width_A=6.0, cluster_size_A=6.0)
+        process_hrtem_condition(nan, tmp_path / "o", MicrographSettings.defaults(**FAST),
+                                graphs=GraphSettings(interface_width_A=6.0, cluster_size_A=6.0))
     assert not (tmp_path / "o").exists()
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")

@@ -3,6 +3,7 @@ lattice-fringe segmentation and its accuracy against the MD labels, per-cluster 
 per image goes to the timing output (under results/benchmarks/, which differs between runs)."""
 from pathlib import Path
 
+from msgnn.graphs.settings import GraphSettings
 from msgnn.microscopy.hrtem import OUTPUT_FILES, MicrographSettings, process_hrtem_condition
 from msgnn.workflow.script import run_script
 
@@ -13,8 +14,7 @@ def main(sm):
         assert Path(sm.output[key]) == out_dir / name, (key, sm.output[key])
     settings = MicrographSettings.from_dict({**dict(sm.params.settings), "threads": int(sm.threads)})
     process_hrtem_condition(sm.input.snapshots, out_dir, settings, seed=int(sm.params.seed),
-                            interface_width_A=float(sm.params.interface_width_A),
-                            cluster_size_A=float(sm.params.cluster_size_A),
+                            graphs=GraphSettings.from_dict(sm.params.graphs),
                             material=sm.wildcards.material, temperature_K=int(sm.wildcards.temperature),
                             timing_json=sm.output.timing)
 

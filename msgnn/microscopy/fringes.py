@@ -51,6 +51,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage as ndi
 
+from msgnn.graphs.settings import GraphSettings
+
 
 @dataclass
 class SegmentationResult:
@@ -301,14 +303,12 @@ def segmentation_metrics(mask: np.ndarray, truth: np.ndarray, pixel_z_A: float, 
 
 # ----------------------------------------------------------------------------- clusters
 
-def cluster_assignment(positions_A, cell_A, interface_z_A, *, interface_width_A: float, cluster_size_A: float,
+def cluster_assignment(positions_A, cell_A, interface_z_A, graphs: GraphSettings,
                        origin_A=None) -> tuple[np.ndarray, np.ndarray, int]:
     """(selected atom indices, their cluster index, number of clusters): the nanoscale clusters of
     msgnn.graphs.atomic.snapshot_graph, by the same function calls on the same coordinates."""
     from msgnn.graphs.atomic import interface_clusters
-    from msgnn.graphs.settings import GraphSettings
-    c = interface_clusters(positions_A, cell_A, interface_z_A, GraphSettings(interface_width_A, cluster_size_A),
-                           origin_A)
+    c = interface_clusters(positions_A, cell_A, interface_z_A, graphs, origin_A)
     return c.atom_index, c.atom_cluster, c.n_clusters
 
 
@@ -328,13 +328,12 @@ def sample_at_atoms(field: np.ndarray, positions_A: np.ndarray, cell_A, pixel_si
 
 
 def cluster_crystallinity(positions_A, cell_A, interface_z_A, mask: np.ndarray, pixel_size_A, *,
-                          interface_width_A: float, cluster_size_A: float, origin_A=None,
+                          graphs: GraphSettings, origin_A=None,
                           strength: np.ndarray | None = None, atom_radius_A: float = 1.0) -> dict:
     """Per nanoscale cluster (graph order): mean crystalline-mask value under its atoms
     ("crystallinity", in [0, 1]) and, given `strength`, the mean fringe strength; also the
     selected atoms ("atom_index", as the graph's atom_index) and their cluster ("atom_cluster")."""
-    sel, atom_cluster, n = cluster_assignment(positions_A, cell_A, interface_z_A, origin_A=origin_A,
-                                              interface_width_A=interface_width_A, cluster_size_A=cluster_size_A)
+    sel, atom_cluster, n = cluster_assignment(positions_A, cell_A, interface_z_A, graphs, origin_A)
     pos = np.asarray(positions_A, float)[sel]
     if origin_A is not None:
         pos = pos - np.asarray(origin_A, float)[None, :]

@@ -62,6 +62,7 @@ from typing import NamedTuple
 import numpy as np
 
 from msgnn.errors import ConfigError, InputFileError
+from msgnn.graphs.settings import GraphSettings
 from msgnn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -415,13 +416,13 @@ def analyse_image(sim: SimulatedImage, fr: Frame, settings: MicrographSettings) 
             "segmentation_seconds": seconds}
 
 
-def _cluster_features(snap: dict, k: int, analysis: dict, width: float, size: float):
+def _cluster_features(snap: dict, k: int, analysis: dict, graphs: GraphSettings):
     import torch
     from msgnn.microscopy import fringes
     seg = analysis["segmentation"]
     c = fringes.cluster_crystallinity(
         snap["positions_A"][k], snap["cell_A"][k], snap["interface_z_A"][k], seg.mask, analysis["pixel_yz_A"],
-        interface_width_A=width, cluster_size_A=size,
+        graphs=graphs,
         origin_A=snap["origin_A"][k] if "origin_A" in snap else None, strength=seg.strength)
     x = np.column_stack([c["crystallinity"], c["fringe_strength"]])
     return torch.from_numpy(x.astype(np.float32)), c
@@ -482,7 +483,7 @@ def hrtem_figure(path, hrtem: SimulatedImage, haadf: SimulatedImage, analysis: d
 
 
 def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, settings: MicrographSettings,
-                            seed: int = 0, *, interface_width_A: float, cluster_size_A: float,
+                            seed: int = 0, *, graphs: GraphSettings,
                             material: str | None = None, temperature_K: float | None = None,
                             timing_json: str | Path | None = None) -> dict:
     """Atomic-resolution micrographs of one MD condition and their segmentation.
@@ -523,7 +524,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
         fr = frame(snap, k)
         sim = simulate_hrtem(fr, s, seed=seed + k)
         an = analyse_image(sim, fr, s)
-        x, c = _cluster_features(snap, k, an, interface_width_A, cluster_size_A)
+        x, c = _cluster_features(snap, k, an, graphs)
         cluster_x.append(x)
         per_frame.append({"frame": k, "time_ps": fr.time_ps, "n_clusters": int(c["n_clusters"]),
                           "decision": an["segmentation"].info["decision"], **an["accuracy"]})
@@ -534,7 +535,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     hr_last, an_last, c_last = sim, an, c     # `frames` ends with the last snapshot (fr is it)
     haadf = simulate_haadf(fr, s, seed=seed + 1000)
     an_haadf = analyse_image(haadf, fr, s)
-    hx, hc = _cluster_features(snap, last, an_haadf, interface_width_A, cluster_size_A)
+    hx, hc = _cluster_features(snap, last, an_haadf, graphs)
     log.info("%s: HAADF %.1f s, pixel accuracy %.3f, interface errors %s", snapshots_npz, haadf.metadata["seconds"],
              an_haadf["accuracy"]["pixel_accuracy"], an_haadf["accuracy"]["interface_errors_A"])
 
@@ -559,7 +560,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     payload = {"feature_names": list(CLUSTER_FEATURES), "frames": frames,
                "time_ps": [p["time_ps"] for p in per_frame], "cluster_x": cluster_x,
                "haadf_frame": last, "haadf_cluster_x": hx, "synthetic": True,
-               "interface_width_A": float(interface_width_A), "cluster_size_A": float(cluster_size_A),
+               "interface_width_A": float(graphs.interface_width_A), "cluster_size_A": float(graphs.cluster_size_A),
                "snapshots": str(snapshots_npz)}
     save_torch(payload, out / OUTPUT_FILES["clusters"])
     sd = s.to_dict()
