@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import yaml
 
-from msgnn.learn.dataset import build_dataset, load_samples
 from msgnn.io import read_json, write_json
-from msgnn.learn.model.toy import toy_inputs
+from msgnn.learn.dataset import build_dataset, load_samples
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
 from msgnn.learn.train import fit_predict, model_params
-from msgnn.learn.tune import tune_split
+from msgnn.learn.trials import open_storage
+from msgnn.learn.tune import plan_tuning, tune_split
+from msgnn.workflow.config import load
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from toy import toy_inputs  # noqa: E402  (the synthetic input writer of the tests)
 
 
 def main():
@@ -33,14 +37,15 @@ def main():
     ap.add_argument("--trials", type=int, default=4)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = load(ROOT / "config.yaml")
+    train = TrainSettings.from_dict(cfg["train"])
     res = {"synthetic": True, "n_trials": args.trials, "fold_fit_s": {}, "tune_s": {}}
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         ins = toy_inputs(d, n_snapshots=4, n_images=3, n_atoms=300, n_facets=80)
         ds = Path(d) / "ds"
         build_dataset(ins, ds / "samples.pt", ds / "targets.csv", ds / "splits.json",
-                      folds=cfg["train"]["folds"], seed=0)
+                      folds=train.folds, seed=0)
         res["dataset_s"] = time.perf_counter() - t0
         samples, splits = load_samples(ds / "samples.pt"), read_json(ds / "splits.json")
         res["n_samples"] = len(samples)
@@ -50,15 +55,17 @@ def main():
             torch.set_num_threads(threads)
             for model in ("mean", "svr", "mlp", "msgnn"):
                 t = time.perf_counter()
-                fit_predict(model, samples, e["train"], e["test"], model_params(model, cfg["train"]), seed=0)
+                fit_predict(model, samples, e["train"], e["test"], model_params(model, train), seed=0)
                 res["fold_fit_s"][f"{model}/threads{threads}"] = time.perf_counter() - t
         torch.set_num_threads(1)
+        tune = TuneSettings.from_section(cfg["tune"]).replace(
+            n_trials=args.trials, n_startup_trials=min(2, args.trials), storage=f"sqlite:///{d}/study.db")
+        scheduling = TuneScheduling.from_section(cfg["tune"])
         for model in ("mlp", "msgnn"):
             t = time.perf_counter()
-            tune_split(samples, e["train"], model=model, base_params=model_params(model, cfg["train"]),
-                       n_trials=args.trials, epochs=cfg["tune"]["epochs"],
-                       storage=f"sqlite:///{d}/study.db", study_name=model, seed=0,
-                       n_startup_trials=min(2, args.trials))
+            plan = plan_tuning(ds / "samples.pt", ds / "splits.json", model=model, train=train, tune=tune,
+                               scheduling=scheduling, seed=0)
+            tune_split(plan, plan.jobs[0], open_storage(plan.tune.storage, scheduling))
             res["tune_s"][model] = time.perf_counter() - t
     print(json.dumps(res, indent=2))
     if args.out:

@@ -45,9 +45,10 @@ def real_or_md_input(section, *keys):
 
 
 def tuned_params_file(wildcards):
+    """Input function: the best parameters that the tuned model `base` is trained with."""
     if wildcards.base == "msgnn":
-        return "results/tune/best_params.json"
-    return f"results/tune/{wildcards.base}/best_params.json"
+        return rules.tune.output.best_params
+    return rules.tune_baseline.output.best_params.format(base=wildcards.base)
 
 
 def md_material(wildcards):
@@ -78,16 +79,8 @@ def md_checkpoint_dir(wildcards, output):
     return str(Path(output.run).parent / "checkpoint")
 
 
-# keys that change how trials are scheduled, not what they compute: left out of the rules' params,
-# so that changing them reruns nothing; the scripts read them from the config
-TUNE_SCHEDULING_KEYS = ("workers", "heartbeat_interval_s", "grace_period_s", "max_retry", "journal_lock")
-
-
-def tune_settings():
-    return {k: v for k, v in config["tune"].items() if k not in TUNE_SCHEDULING_KEYS}
-
-
 def tune_worker_files(model):
-    """Input function: the worker summaries the collecting job waits for (none for one worker)."""
-    n = config["tune"]["workers"]
-    return [f"results/tune/workers/{model}/w{w}.json" for w in range(n)] if n > 1 else []
+    """The worker summaries the collecting job waits for (none for one worker). The tune rules'
+    params leave SETTINGS.tune_scheduling out, so that changing it reruns nothing."""
+    n = SETTINGS.tune_scheduling.workers
+    return expand(rules.tune_worker.output.summary, model=model, worker=range(n)) if n > 1 else []

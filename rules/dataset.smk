@@ -6,16 +6,12 @@
 
 rule dataset:
     input:
-        atomic=expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
-        facets=expand_conditions("results/microscopy/{material}/T{temperature}/facets.pt", GROWTH),
-        measurements=expand_conditions(
-            "results/microscopy/{material}/T{temperature}/measurements.json", GROWTH
-        ),
-        reactor=expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
-        md_run=expand_conditions("results/md/{material}/T{temperature}/run.json", GROWTH),
-        hrtem=expand_conditions(
-            "results/microscopy/{material}/T{temperature}/hrtem/cluster_crystallinity.pt", GROWTH
-        ),
+        atomic=expand_conditions(rules.atomic_graphs.output[0], GROWTH),
+        facets=expand_conditions(rules.microscopy_condition.output.facets, GROWTH),
+        measurements=expand_conditions(rules.microscopy_condition.output.measurements, GROWTH),
+        reactor=expand_conditions(rules.reactor_kinetics.output.kinetics, GROWTH),
+        md_run=expand_conditions(rules.md_condition.output.run, GROWTH),
+        hrtem=expand_conditions(rules.microscopy_hrtem.output.clusters, GROWTH),
     output:
         samples="results/dataset/samples.pt",
         targets="results/dataset/targets.csv",
@@ -25,7 +21,7 @@ rule dataset:
         conditions=[
             [m, t, config["materials"][m]["reference_melting_point_K"]] for m, t in GROWTH
         ],
-        folds=config["train"]["folds"],
+        folds=SETTINGS.train.folds,
         seed=config["seed"],
     log:
         "results/logs/dataset/dataset.log",

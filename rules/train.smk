@@ -5,15 +5,15 @@
 
 rule train:
     input:
-        samples="results/dataset/samples.pt",
-        splits="results/dataset/splits.json",
+        samples=rules.dataset.output.samples,
+        splits=rules.dataset.output.splits,
     output:
         metrics="results/train/{model}/metrics.json",
         predictions="results/train/{model}/predictions.csv",
     wildcard_constraints:
         model="msgnn|mlp|svr|mean",
     params:
-        train=config["train"],
+        train=SETTINGS.train.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/train/{model}.log",
@@ -31,8 +31,8 @@ rule train:
 
 rule train_tuned:
     input:
-        samples="results/dataset/samples.pt",
-        splits="results/dataset/splits.json",
+        samples=rules.dataset.output.samples,
+        splits=rules.dataset.output.splits,
         best_params=tuned_params_file,
     output:
         metrics="results/train/{base}_tuned/metrics.json",
@@ -40,7 +40,7 @@ rule train_tuned:
     wildcard_constraints:
         base="msgnn|mlp|svr",
     params:
-        train=config["train"],
+        train=SETTINGS.train.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/train/{base}_tuned.log",

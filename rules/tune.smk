@@ -11,8 +11,8 @@
 
 rule tune_worker:
     input:
-        samples="results/dataset/samples.pt",
-        splits="results/dataset/splits.json",
+        samples=rules.dataset.output.samples,
+        splits=rules.dataset.output.splits,
     output:
         summary="results/tune/workers/{model}/w{worker}.json",
     wildcard_constraints:
@@ -21,8 +21,8 @@ rule tune_worker:
     params:
         model=lambda wc: wc.model,
         worker=lambda wc: int(wc.worker),
-        train=config["train"],
-        tune=tune_settings(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
         lock_dir="results/tune/workers/locks",
     log:
@@ -41,16 +41,16 @@ rule tune_worker:
 
 rule tune:
     input:
-        samples="results/dataset/samples.pt",
-        splits="results/dataset/splits.json",
+        samples=rules.dataset.output.samples,
+        splits=rules.dataset.output.splits,
         workers=tune_worker_files("msgnn"),
     output:
         best_params="results/tune/best_params.json",
         history="results/tune/history.csv",
     params:
         model="msgnn",
-        train=config["train"],
-        tune=tune_settings(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/tune/msgnn.log",
@@ -68,8 +68,8 @@ rule tune:
 
 rule tune_baseline:
     input:
-        samples="results/dataset/samples.pt",
-        splits="results/dataset/splits.json",
+        samples=rules.dataset.output.samples,
+        splits=rules.dataset.output.splits,
         workers=lambda wc: tune_worker_files(wc.base),
     output:
         best_params="results/tune/{base}/best_params.json",
@@ -78,8 +78,8 @@ rule tune_baseline:
         base="mlp|svr",
     params:
         model=lambda wc: wc.base,
-        train=config["train"],
-        tune=tune_settings(),
+        train=SETTINGS.train.to_dict(),
+        tune=SETTINGS.tune.to_dict(),
         seed=config["seed"],
     log:
         "results/logs/tune/{base}.log",

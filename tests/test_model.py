@@ -8,7 +8,7 @@ from torch_geometric.loader import DataLoader
 from msgnn.learn.dataset import build_samples
 from msgnn.learn.model import MLP, MSGNN, MeanPredictor, descriptor, descriptors, make_svr
 from msgnn.learn.model.msgnn import AtomToClusterPool, CrossScaleAttention
-from msgnn.learn.model.toy import toy_inputs
+from toy import toy_inputs
 
 
 @pytest.fixture(scope="module")

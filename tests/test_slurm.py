@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from slurm.cluster import ClusterUnavailable, SingleNodeCluster, install
+from smoke_checks import check_metrics, check_provenance, job_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
@@ -122,19 +123,15 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     assert res.returncode == 0, log[-8000:] + "\n" + slurm_cluster.logs()
 
     # the science came out
-    metrics = json.loads((tmp_path / "results/report/metrics.json").read_text())
-    for model in ("msgnn", "mlp", "svr"):
-        for target in ("growth_rate", "nucleation_density", "lambda"):
-            assert 0 <= metrics["models"][model]["rmse"][target] < 50, (model, target)
+    check_metrics(tmp_path, n_trials=cfg["tune"]["n_trials"])
     kin = json.loads((tmp_path / "results/md/Al/kinetics.json").read_text())
     by_T = {round(p["temperature_K"]): p["velocity_m_per_s"] for p in kin["velocities"]}
     assert by_T[800] > 0 > by_T[1000], by_T
     assert (tmp_path / "results/report/report.md").stat().st_size > 0
 
-    # every job ran as its own SLURM job of this run
-    records = [json.loads(p.read_text()) for p in (tmp_path / "results/provenance").rglob("*.json")]
-    n_jobs = _job_count(log)
-    assert len(records) == n_jobs, (len(records), n_jobs)
+    # every job left its provenance record and ran as its own SLURM job of this run
+    records = check_provenance(tmp_path, log)
+    n_jobs = sum(job_stats(log).values())
     job_ids = {r["slurm_job_id"] for r in records}
     assert None not in job_ids, [r["rule"] for r in records if r["slurm_job_id"] is None]
     assert len(job_ids) == n_jobs, "two jobs ran in one SLURM job"
@@ -148,16 +145,6 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     slurm_logs = {p.stem for p in (tmp_path / ".snakemake/slurm_logs").rglob("*.log")}
     assert slurm_logs >= job_ids
     print(f"{n_jobs} jobs through SLURM (job ids {min(map(int, job_ids))}-{max(map(int, job_ids))})")
-
-
-def _job_count(log: str) -> int:
-    """Jobs a run executes, from the 'Job stats' table Snakemake prints first (the `all` target
-    runs locally, without a job script)."""
-    for line in log.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == "total":
-            return int(parts[1]) - 1
-    raise AssertionError(f"no job total in:\n{log[-3000:]}")
 
 
 def _run_id(log: str) -> str:

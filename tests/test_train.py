@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from msgnn.learn.dataset import TARGETS, build_dataset, load_samples
-from msgnn.learn.model.toy import toy_inputs
-from msgnn.learn.train import (Standardizer, condition_table, cross_validate, fit_mlp, fit_msgnn,
-                         fit_predict, mean_ci95, model_params, resolve_device, rmse_by_target,
-                         run_training)
+from msgnn.learn.model import descriptors
+from msgnn.learn.settings import TrainSettings
+from msgnn.learn.train import (TORCH_KEYS, Standardizer, condition_table, cross_validate, fit_mlp, fit_msgnn,
+                               fit_predict, mean_ci95, model_params, resolve_device, rmse_by_target,
+                               run_training)
+from toy import toy_inputs
 
 PARAMS = dict(epochs=40, hidden=16, layers_per_scale=1, attention_dim=8, lr=0.01, batch_size=8,
               weight_decay=1e-6, lr_decay=0.97)
@@ -48,7 +50,7 @@ def test_mlp_training_drives_the_loss_down():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 5))
     y = np.stack([X[:, 0] + X[:, 1], np.tanh(X[:, 2]), X[:, 3] * 0.5], 1)
-    _, losses = fit_mlp(X, y, dict(PARAMS, epochs=60, hidden=32), seed=0)
+    _, losses = fit_mlp(X, y, dict(PARAMS, epochs=60, hidden=32, mlp_layers=2), seed=0)
     assert losses[-1] < 0.1 * losses[0]
 
 
@@ -63,9 +65,21 @@ def test_training_is_deterministic(samples):
     a = fit_predict("msgnn", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
     b = fit_predict("msgnn", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
     np.testing.assert_array_equal(a, b)
-    c = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
-    d = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3), seed=5)
-    np.testing.assert_array_equal(c, d)
+    c = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3, mlp_layers=2), seed=5)
+    d = fit_predict("mlp", samples, range(0, 12), range(12, 18), dict(PARAMS, epochs=3, mlp_layers=2), seed=5,
+                    X=descriptors(samples))
+    np.testing.assert_array_equal(c, d)     # the descriptor matrix given or computed: the same fit
+
+
+def test_descriptor_baselines_fit_on_the_rows_of_their_split(samples):
+    """The descriptor matrix of the whole dataset is passed once; a fit uses the rows of its
+    training and test indices: the same as the matrices of those samples alone."""
+    svr = {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}
+    train, test = [7, 3, 12, 0, 15, 9, 1, 16], [4, 17, 2]
+    a = fit_predict("svr", samples, train, test, svr, seed=0, X=descriptors(samples))
+    sub = [samples[i] for i in train + test]
+    b = fit_predict("svr", sub, range(len(train)), range(len(train), len(sub)), svr, seed=0)
+    np.testing.assert_array_equal(a, b)
 
 
 def test_mean_predictor_predicts_training_mean(samples):
@@ -92,10 +106,10 @@ def test_condition_scoring_and_confidence_interval(samples):
 
 
 def test_run_training_writes_contract_files(dataset, tmp_path):
-    cfg = dict(PARAMS, epochs=2, folds=3, device="auto")
+    train = TrainSettings.defaults(**dict(PARAMS, epochs=2, folds=3))
     for model in ("mean", "svr", "msgnn"):
         m = run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / model / "metrics.json",
-                         tmp_path / model / "predictions.csv", model=model, train_cfg=cfg, seed=1)
+                         tmp_path / model / "predictions.csv", model=model, train=train, seed=1)
         d = json.loads((tmp_path / model / "metrics.json").read_text())
         assert set(d["rmse"]) == set(TARGETS) and set(d["ci95"]) == set(TARGETS)
         assert d["synthetic"] is True and d["units"] == "log10"
@@ -105,5 +119,8 @@ def test_run_training_writes_contract_files(dataset, tmp_path):
         assert {"condition", "target", "true", "predicted"} <= set(p.columns)
         gk = p[p.split == "group_kfold"]
         assert gk["condition"].nunique() == 9 and len(gk) == 27  # every condition tested once
-    assert model_params("svr", cfg) == {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}
+        assert m["params"] == model_params(model, train)
+    assert model_params("svr", train) == {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}
+    assert model_params("mlp", train) == {**{k: getattr(train, k) for k in TORCH_KEYS}, "mlp_layers": 2}
+    assert model_params("msgnn", train) == dict(PARAMS, epochs=2)
     assert resolve_device("auto").type in {"cpu", "cuda"}

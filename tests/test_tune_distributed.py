@@ -2,7 +2,7 @@
 re-queue a killed worker's trial, and a killed tuning run resumes with its finished trials.
 
 The workers are real processes (subprocess) on real Optuna storages with msgnn's sampler and
-trial loop (open_storage, open_study, run_trials). Where the test is about worker mechanics the
+trial loop (msgnn.learn.trials: open_storage, open_study, run_trials). Where the test is about worker mechanics the
 objective is cheap (a quadratic with a short sleep); the killed-study test runs msgnn's own
 run_tuning on a toy dataset, with a delay wrapped around the real objective so that the kill
 lands inside a known trial. About 40 s on 2 shared cores.
@@ -19,13 +19,16 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
-from msgnn.learn.dataset import build_dataset
 from msgnn.errors import ConfigError
-from msgnn.learn.model.toy import toy_inputs
-from msgnn.learn.tune import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
-                        open_study, parse_storage, retried_from, run_tuning, storage_for)
+from msgnn.learn.dataset import build_dataset
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
+from msgnn.learn.trials import (HEARTBEAT_ATTR, HeartbeatJournalStorage, fail_stale_trials, open_storage,
+                                open_study, parse_storage, retried_from)
+from msgnn.learn.tune import run_tuning, storage_for
+from toy import toy_inputs
 
 HEARTBEAT_S, GRACE_S = 1, 3
+SCHEDULING = TuneScheduling.defaults(heartbeat_interval_s=HEARTBEAT_S, grace_period_s=GRACE_S)
 
 # One worker of a shared study, with a cheap objective. argv: storage study n_trials worker
 # hang_at_trial out_dir. The worker waits for out_dir/go (so that all start together); with
@@ -34,11 +37,12 @@ HEARTBEAT_S, GRACE_S = 1, 3
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from msgnn.learn.tune import open_storage, open_study, run_trials
+from msgnn.learn.settings import TuneScheduling
+from msgnn.learn.trials import open_storage, open_study, run_trials
 
 url, name, n_trials, worker, hang_at, out = sys.argv[1:]
 n_trials, hang_at, out = int(n_trials), int(hang_at), Path(out)
-storage = open_storage(url, heartbeat_interval_s=%(hb)d, grace_period_s=%(grace)d)
+storage = open_storage(url, TuneScheduling.defaults(heartbeat_interval_s=%(hb)d, grace_period_s=%(grace)d))
 study = open_study(storage, name, seed=0, n_startup_trials=3, worker=int(worker))
 (out / f"ready{worker}").write_text("")
 while not (out / "go").exists():
@@ -102,8 +106,7 @@ def _finish(procs, timeout=90):
 
 
 def _load(url):
-    return optuna.load_study(study_name="shared", storage=open_storage(url, heartbeat_interval_s=HEARTBEAT_S,
-                                                                        grace_period_s=GRACE_S))
+    return optuna.load_study(study_name="shared", storage=open_storage(url, SCHEDULING))
 
 
 def test_two_workers_share_one_journal_study_without_losing_or_duplicating_trials(tmp_path):
@@ -150,9 +153,9 @@ def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, kind):
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
 def test_journal_heartbeat_marks_only_silent_trials_stale(tmp_path):
-    storage = open_storage(f"{tmp_path}/s.journal", heartbeat_interval_s=1, grace_period_s=2)
+    storage = open_storage(f"{tmp_path}/s.journal", TuneScheduling.defaults(heartbeat_interval_s=1, grace_period_s=2))
     assert isinstance(storage, HeartbeatJournalStorage)
-    study = open_study(storage, "s", seed=0)
+    study = open_study(storage, "s", seed=0, n_startup_trials=4)
     silent, beating = study.ask(), study.ask()
     sid = storage.get_study_id_from_name("s")
     storage.set_trial_system_attr(silent._trial_id, HEARTBEAT_ATTR, time.time() - 10)
@@ -179,7 +182,7 @@ def test_storage_values():
     with pytest.raises(ConfigError, match="tune.storage: 'results/study.db'"):
         parse_storage("results/study.db")
     with pytest.raises(ConfigError, match="grace_period_s"):
-        open_storage("results/x.log", heartbeat_interval_s=60, grace_period_s=30)
+        open_storage("results/x.log", TuneScheduling.defaults(heartbeat_interval_s=60, grace_period_s=30))
 
 
 # ---- a killed tuning run (msgnn's run_tuning, SVR on a toy dataset) resumes ------------------------
@@ -190,6 +193,7 @@ RUN = r"""
 import json, sys, time
 from pathlib import Path
 import msgnn.learn.tune as tune
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
 
 samples, splits, out, url, k = sys.argv[1:]
 out, k, calls = Path(out), int(k), []
@@ -203,8 +207,9 @@ def delayed(*args, **kw):      # around the real objective: hang in call k+1 so 
     return real(*args, **kw)
 
 tune.inner_cv_rmse = delayed
-tune.run_tuning(samples, splits, out / "bp.json", out / "hist.csv", model="svr", train_cfg={}, seed=1,
-                tune_cfg=json.loads((out / "tune.json").read_text()))
+cfg = json.loads((out / "tune.json").read_text())
+tune.run_tuning(samples, splits, out / "bp.json", out / "hist.csv", model="svr", train=TrainSettings.defaults(),
+                tune=TuneSettings.from_section(cfg), scheduling=TuneScheduling.from_section(cfg), seed=1)
 """
 
 
@@ -220,9 +225,10 @@ def dataset(tmp_path_factory):
 def test_killed_tuning_run_resumes_with_its_finished_trials(dataset, tmp_path):
     url = f"sqlite:///{tmp_path}/study.db"    # the default storage (the journal resumes alike: same code)
     n, k = 4, 2
-    tune_cfg = dict(n_trials=n, epochs=1, storage=url, study_name="m", inner_folds=2, n_startup_trials=2,
-                    outer_splits=["group_kfold"], heartbeat_interval_s=60, grace_period_s=180)
-    (tmp_path / "tune.json").write_text(json.dumps(tune_cfg))
+    tune = TuneSettings.defaults(n_trials=n, epochs=1, storage=url, study_name="m", inner_folds=2,
+                                 n_startup_trials=2, outer_splits=["group_kfold"])
+    scheduling = TuneScheduling.defaults(heartbeat_interval_s=60, grace_period_s=180)
+    (tmp_path / "tune.json").write_text(json.dumps({**tune.to_dict(), **scheduling.to_dict()}))
     (tmp_path / "run.py").write_text(RUN)
     p = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(dataset / "samples.pt"),
                           str(dataset / "splits.json"), str(tmp_path), url, str(k)], env=_env(),
@@ -231,7 +237,7 @@ def test_killed_tuning_run_resumes_with_its_finished_trials(dataset, tmp_path):
     p.send_signal(signal.SIGKILL)
     p.communicate(timeout=30)
     assert p.returncode == -signal.SIGKILL and not (tmp_path / "bp.json").exists()
-    storage = open_storage(url)
+    storage = open_storage(storage_for(url, "svr"), scheduling)
     (first,) = [s for s in optuna.get_all_study_names(storage) if ".fold0." in s]
     before = optuna.load_study(study_name=first, storage=storage).trials
     assert [t.state for t in before] == [TrialState.COMPLETE] * k + [TrialState.RUNNING]
@@ -239,7 +245,8 @@ def test_killed_tuning_run_resumes_with_its_finished_trials(dataset, tmp_path):
     # rerun in this process (the tune rule after the kill): the grace period (180 s) has not passed,
     # yet the orphaned trial is re-queued at once because no other worker can be running it
     best = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / "bp.json",
-                      tmp_path / "hist.csv", model="svr", train_cfg={}, tune_cfg=tune_cfg, seed=1)
+                      tmp_path / "hist.csv", model="svr", train=TrainSettings.defaults(), tune=tune,
+                      scheduling=scheduling, seed=1)
     after = optuna.load_study(study_name=first, storage=storage).trials
     assert [(t.number, t.params, t.value) for t in after[:k]] == [(t.number, t.params, t.value) for t in before[:k]]
     assert after[k].state == TrialState.FAIL

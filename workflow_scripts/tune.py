@@ -1,14 +1,14 @@
-from msgnn.learn.tune import run_tuning, storage_for
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
+from msgnn.learn.tune import run_tuning
 from msgnn.workflow.script import run_script
 
 
 def main(sm):
-    # params.tune leaves out the scheduling keys (rules/tune.smk): they come from the config
-    tune_cfg = {**sm.config["tune"], **dict(sm.params.tune)}
-    tune_cfg["storage"] = storage_for(tune_cfg["storage"], sm.params.model)
+    # the scheduling keys are not params (a change reruns nothing): they come from the config
     run_tuning(sm.input.samples, sm.input.splits, sm.output.best_params, sm.output.history,
-               model=sm.params.model, train_cfg=dict(sm.params.train), tune_cfg=tune_cfg,
-               seed=int(sm.params.seed), threads=sm.threads, workers=int(tune_cfg.get("workers", 1)))
+               model=sm.params.model, train=TrainSettings.from_dict(sm.params.train),
+               tune=TuneSettings.from_dict(sm.params.tune), scheduling=TuneScheduling.from_section(sm.config["tune"]),
+               seed=int(sm.params.seed), threads=sm.threads)
 
 
 run_script(snakemake, main)  # noqa: F821

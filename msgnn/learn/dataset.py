@@ -45,12 +45,8 @@ from msgnn.io import atomic_path, read_json_object, save_torch
 log = logging.getLogger(__name__)
 
 TARGETS = ["growth_rate", "nucleation_density", "lambda"]
-TARGET_UNITS = {"growth_rate": "m_per_s", "nucleation_density": "per_m2", "lambda": "m"}
 COND_FEATURES = ["T_over_Tm", "undercooling_over_Tm", "log10_reactor_growth_rate_m_per_s",
                  "log10_reactor_nucleation_rate_per_m3_s", "log10_residence_time_s"]
-ATOMIC_KEYS = ["atom_x", "atom_edge_index", "atom_edge_attr", "atom_cluster", "cluster_x",
-               "cluster_edge_index"]
-FACET_KEYS = ["facet_x", "facet_edge_index", "facet_edge_attr"]
 
 
 @dataclass
@@ -73,7 +69,8 @@ class ConditionInputs:
 
 # ----------------------------------------------------------------------------------- reading
 
-def _load_pt(path) -> list:
+def _load_pt(path) -> list[dict]:
+    """The dicts of a torch file (one per snapshot or image; a single dict is a list of one)."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -84,6 +81,9 @@ def _load_pt(path) -> list:
         obj = [obj]
     if not isinstance(obj, list) or not obj:
         raise InputFileError(path, "expected a non-empty list of dicts (one per snapshot/image)")
+    for i, d in enumerate(obj):
+        if not isinstance(d, dict):
+            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
     return obj
 
 
@@ -114,8 +114,6 @@ def read_atomic_graphs(path) -> list[dict]:
     """Read and check ``results/graphs/atomic/{material}/T{temperature}.pt`` (CONTRACTS.md)."""
     out = []
     for i, d in enumerate(_load_pt(path)):
-        if not isinstance(d, dict):
-            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
         ax = _tensor(path, i, d, "atom_x", dtype=torch.float32, ndim=2)
         n = ax.shape[0]
         if n == 0:
@@ -140,7 +138,7 @@ def add_hrtem_cluster_features(atomic: list[dict], path) -> list[dict]:
     ``cluster_crystallinity.pt``: one (n_clusters, F) tensor per snapshot, rows in the graph's
     cluster order) to the clusters' features."""
     d = _load_pt(path)[0]    # one dict for the whole condition
-    feats = d.get("cluster_x") if isinstance(d, dict) else None
+    feats = d.get("cluster_x")
     if not isinstance(feats, list) or len(feats) != len(atomic):
         n = len(feats) if isinstance(feats, list) else "no"
         raise InputFileError(path, f"'cluster_x' must hold one tensor per snapshot ({len(atomic)} atomic graphs), "
@@ -161,8 +159,6 @@ def read_facet_graphs(path) -> list[dict]:
     """Read and check ``results/microscopy/{material}/T{temperature}/facets.pt`` (CONTRACTS.md)."""
     out = []
     for i, d in enumerate(_load_pt(path)):
-        if not isinstance(d, dict):
-            raise InputFileError(path, f"entry {i}: expected a dict, got {type(d).__name__}")
         fx = _tensor(path, i, d, "facet_x", dtype=torch.float32, ndim=2)
         if fx.shape[0] == 0:
             raise InputFileError(path, f"entry {i}: no facets")
@@ -187,8 +183,6 @@ def _positive(path, data, key, *, floor_key=None):
     if v <= 0:
         raise InputFileError(path, f"'{key}' must be > 0 to take log10, got {v}")
     return v
-
-
 
 
 def read_condition(ci: ConditionInputs) -> dict:
@@ -284,8 +278,21 @@ def make_sample(atomic: dict, facet: dict, cond, y) -> HeteroData:
     return data
 
 
-def _dims(d: dict, keys) -> tuple:
-    return tuple(d[k].shape[1] for k in keys)
+def _feature_widths(path, items: list[dict], keys: tuple, other: tuple | None) -> tuple:
+    """The feature widths of `keys` in a condition's graphs, which must agree between its entries
+    and with `other`, the other conditions' widths (None for the first condition)."""
+    def widths(d):
+        return tuple(d[k].shape[1] for k in keys)
+
+    first = widths(items[0])
+    for i, it in enumerate(items):
+        if widths(it) != first:
+            raise InputFileError(path, f"entry {i}: feature widths {widths(it)} ({', '.join(keys)}) "
+                                 f"differ from entry 0's {first}")
+    if other is not None and other != first:
+        raise InputFileError(path, f"feature widths {first} ({', '.join(keys)}) differ from the other "
+                             f"conditions' {other}")
+    return first
 
 
 def build_samples(inputs: list[ConditionInputs]) -> tuple[list[HeteroData], pd.DataFrame]:
@@ -293,24 +300,12 @@ def build_samples(inputs: list[ConditionInputs]) -> tuple[list[HeteroData], pd.D
     if not inputs:
         raise ValueError("no growth conditions given")
     samples, rows = [], []
-    ref_atomic = ref_facet = None
+    atomic_widths = facet_widths = None
     for ci_idx, ci in enumerate(inputs):
         c = read_condition(ci)
-        adims = _dims(c["atomic"][0], ["atom_x", "atom_edge_attr", "cluster_x"])
-        fdims = _dims(c["facets"][0], ["facet_x", "facet_edge_attr"])
-        if not (ref_atomic is None or ref_atomic == adims):
-            raise InputFileError(ci.atomic_graphs, f"feature widths {adims} (atom_x, atom_edge_attr, cluster_x) "
-                                 f"differ from the other conditions' {ref_atomic}")
-        if not (ref_facet is None or ref_facet == fdims):
-            raise InputFileError(ci.facets, f"feature widths {fdims} (facet_x, facet_edge_attr) "
-                                 f"differ from the other conditions' {ref_facet}")
-        for path, items, keys in ((ci.atomic_graphs, c["atomic"], ["atom_x", "atom_edge_attr", "cluster_x"]),
-                                  (ci.facets, c["facets"], ["facet_x", "facet_edge_attr"])):
-            for i, it in enumerate(items):
-                if _dims(it, keys) != _dims(items[0], keys):
-                    raise InputFileError(path, f"entry {i}: feature widths {_dims(it, keys)} ({', '.join(keys)}) "
-                                         f"differ from entry 0's {_dims(items[0], keys)}")
-        ref_atomic, ref_facet = ref_atomic or adims, ref_facet or fdims
+        atomic_widths = _feature_widths(ci.atomic_graphs, c["atomic"], ("atom_x", "atom_edge_attr", "cluster_x"),
+                                        atomic_widths)
+        facet_widths = _feature_widths(ci.facets, c["facets"], ("facet_x", "facet_edge_attr"), facet_widths)
         n_s, n_i = len(c["atomic"]), len(c["facets"])
         n = max(n_s, n_i)
         for k in range(n):

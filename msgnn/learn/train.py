@@ -22,14 +22,19 @@ from scipy import stats
 from sklearn.preprocessing import StandardScaler
 from torch_geometric.loader import DataLoader
 
-from msgnn.learn.dataset import TARGETS
+from msgnn.io import atomic_path, read_json, write_json
+from msgnn.learn.dataset import TARGETS, load_samples
 from msgnn.learn.model import MLP, MSGNN, MeanPredictor, descriptors, make_svr
+from msgnn.learn.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
 MODELS = ("msgnn", "mlp", "svr", "mean")
+DESCRIPTOR_MODELS = ("mlp", "svr")     # the baselines on the descriptor matrix (model/baselines.py)
 TORCH_KEYS = ("epochs", "hidden", "layers_per_scale", "attention_dim", "lr", "batch_size",
               "weight_decay", "lr_decay")
+# the baselines' hyperparameters that config["train"] does not set (tuning overrides them)
+BASELINE_DEFAULTS = {"mlp": {"mlp_layers": 2}, "svr": {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}}
 SPLIT_KINDS = ("group_kfold", "leave_one_material_out")
 
 
@@ -140,7 +145,7 @@ def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cp
     """Train the descriptor MLP on standardised X (n, D), y (n, T); returns model and losses."""
     g = seed_everything(seed)
     device = torch.device(device)
-    model = MLP(X.shape[1], hidden=int(params["hidden"]), layers=int(params.get("mlp_layers", 2)),
+    model = MLP(X.shape[1], hidden=int(params["hidden"]), layers=int(params["mlp_layers"]),
                 n_targets=y.shape[1]).to(device)
     opt, sched = _optimizer(model, params)
     Xt = torch.tensor(X, dtype=torch.float32, device=device)
@@ -166,8 +171,11 @@ def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cp
 # --------------------------------------------------------------------------- fit / predict
 
 def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, seed: int,
-                device="cpu") -> np.ndarray:
-    """Fit `model_name` on samples[train_idx], return log10 predictions (len(test_idx), T)."""
+                device="cpu", X: np.ndarray | None = None) -> np.ndarray:
+    """Fit `model_name` on samples[train_idx], return log10 predictions (len(test_idx), T).
+
+    ``X``: the descriptor matrix of all `samples` for the descriptor baselines; computed here when
+    not given (callers that fit many times compute it once)."""
     train = [samples[i] for i in train_idx]
     test = [samples[i] for i in test_idx]
     y_tr = torch.cat([s.y for s in train]).numpy().astype(np.float64)
@@ -179,9 +187,10 @@ def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, 
         pred = predict_msgnn(model, [st.transform(s) for s in test], device=device)
         return st.inverse_y(pred)
     # descriptor baselines: standardise X and y with training statistics
-    xs = StandardScaler().fit(descriptors(train))
+    X = descriptors(samples) if X is None else X
+    xs = StandardScaler().fit(X[train_idx])
     ys = StandardScaler().fit(y_tr)
-    X_tr, X_te = xs.transform(descriptors(train)), xs.transform(descriptors(test))
+    X_tr, X_te = xs.transform(X[train_idx]), xs.transform(X[test_idx])
     Y_tr = ys.transform(y_tr)
     if model_name == "mlp":
         model, _ = fit_mlp(X_tr, Y_tr, params, seed=seed, device=device)
@@ -190,8 +199,7 @@ def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, 
             pred = model(torch.tensor(X_te, dtype=torch.float32, device=device)).cpu().numpy()
         return ys.inverse_transform(pred)
     if model_name == "svr":
-        svr = make_svr(C=float(params.get("C", 1.0)), epsilon=float(params.get("epsilon", 0.1)),
-                       gamma=params.get("gamma", "scale"))
+        svr = make_svr(C=float(params["C"]), epsilon=float(params["epsilon"]), gamma=params["gamma"])
         return ys.inverse_transform(svr.fit(X_tr, Y_tr).predict(X_te))
     raise ValueError(f"unknown model {model_name!r}; expected one of {MODELS}")
 
@@ -243,12 +251,13 @@ def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed
     t0 = time.time()
     metrics: dict = {}
     tables = []
+    X = descriptors(samples) if model_name in DESCRIPTOR_MODELS else None
     for kind in kinds:
         folds = []
         for k, e in enumerate(splits.get(kind, [])):
             p = params_for_split(kind, e["name"]) if params_for_split else params
             pred = fit_predict(model_name, samples, e["train"], e["test"], p, seed=seed + 1000 * k,
-                               device=device)
+                               device=device, X=X)
             tab = condition_table(samples, e["test"], pred)
             tab.insert(0, "fold", e["name"])
             tab.insert(0, "split", kind)
@@ -277,27 +286,22 @@ def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed
     return out, preds
 
 
-def model_params(model_name: str, train_cfg: dict) -> dict:
-    """Default hyperparameters of a model from the config's ``train`` section."""
-    p = {k: train_cfg[k] for k in TORCH_KEYS if k in train_cfg}
-    if model_name == "mlp":
-        p.setdefault("mlp_layers", 2)
-    if model_name == "svr":
-        p = {"C": 1.0, "epsilon": 0.1, "gamma": "scale"}
+def model_params(model_name: str, train: TrainSettings) -> dict:
+    """Untuned hyperparameters of a model: the torch models' from config["train"]."""
     if model_name == "mean":
-        p = {}
-    return p
+        return {}
+    if model_name == "svr":
+        return dict(BASELINE_DEFAULTS["svr"])
+    return {**{k: getattr(train, k) for k in TORCH_KEYS}, **BASELINE_DEFAULTS.get(model_name, {})}
 
 
 def run_training(samples_path, splits_path, metrics_path, predictions_path, *, model: str,
-                 train_cfg: dict, seed: int, best_params_path=None, threads: int | None = None) -> dict:
+                 train: TrainSettings, seed: int, best_params_path=None, threads: int | None = None) -> dict:
     """The `train` rule: cross-validate one model and write metrics.json and predictions.csv.
 
     ``model`` is one of msgnn, mlp, svr, mean, or ``<name>_tuned`` (then ``best_params_path``
     gives the per-split tuned hyperparameters from :mod:`msgnn.learn.tune`).
     """
-    from msgnn.learn.dataset import load_samples
-    from msgnn.io import atomic_path, read_json, write_json
     if threads:
         torch.set_num_threads(int(threads))
     samples = load_samples(samples_path)
@@ -305,8 +309,8 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
     base = model.removesuffix("_tuned")
     if base not in MODELS:
         raise ValueError(f"unknown model {model!r}")
-    device = resolve_device(train_cfg.get("device", "auto"))
-    params = model_params(base, train_cfg)
+    device = resolve_device(train.device)
+    params = model_params(base, train)
     per_split, kinds = None, SPLIT_KINDS
     if model.endswith("_tuned"):
         if best_params_path is None:
@@ -317,8 +321,7 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
 
         def per_split(kind, name):
             tuned = best["splits"][f"{kind}/{name}"]["params"]
-            return {**params, **tuned, "epochs": train_cfg.get("epochs", params.get("epochs"))} \
-                if base != "svr" else {**params, **tuned}
+            return {**params, **tuned, "epochs": train.epochs} if base != "svr" else {**params, **tuned}
     metrics, preds = cross_validate(samples, splits, base, params, seed=seed, device=device,
                                     params_for_split=per_split, kinds=kinds)
     metrics["model"] = model

@@ -7,32 +7,12 @@ per condition) of GroupKFold *inner* folds over that split's training conditions
 conditions never influence the chosen hyperparameters; the tuned model of a split is then
 trained with that split's best parameters (``msgnn_tuned``).
 
-Studies live in persistent storage (``tune.storage``: an SQLite file by default, any SQLAlchemy
-database URL, or an Optuna journal file, see :func:`parse_storage`) under the names
-``{study_name}.{model}.{split kind}.{split name}.{fingerprint}`` and are loaded with
+The studies (in ``tune.storage``, shared by ``tune.workers`` workers: :mod:`msgnn.learn.trials`)
+are named ``{study_name}.{model}.{split kind}.{split name}.{fingerprint}`` and are loaded with
 ``load_if_exists``: a rerun on the same data resumes, and finished trials count towards
 ``n_trials``. The fingerprint hashes what the objective depends on (the samples and splits files,
 the model's base parameters, epochs, inner folds, seed), so trials scored on other data are never
 reused: a changed dataset starts fresh studies beside the old ones.
-
-Several workers (``tune.workers``; on SLURM, one job each) can share one study. Three things make
-that safe (docs/tuning.md):
-
-- *Heartbeats.* A running trial records a heartbeat every ``heartbeat_interval_s``; a RUNNING
-  trial without one for ``grace_period_s`` belongs to a dead worker (killed, preempted, out of
-  time) and is set to FAIL and re-queued once more as a WAITING trial with the same parameters
-  (Optuna's ``RetryHeartbeatStaleTrialCallback``), which the next free worker runs. Optuna
-  implements heartbeats for ``RDBStorage`` only; :class:`HeartbeatJournalStorage` adds them to
-  the journal storage with the same protocol.
-- *A reservation lock* (an ``O_EXCL`` lock file on the shared filesystem) around "count the
-  study, create the next trial, draw its parameters": a worker only starts a trial while
-  COMPLETE + RUNNING + WAITING < ``n_trials``, so the study ends with exactly ``n_trials`` COMPLETE
-  trials (Optuna's ``MaxTrialsCallback`` stops a worker only *after* a trial, so concurrent
-  workers overshoot), and the GP of the next trial sees every trial in flight.
-- *Batch-aware sampling.* GPSampler is sequential by design, but Optuna 5's version conditions on
-  the RUNNING trials (q-batch log EI: their outcomes are integrated out by Monte Carlo), which is
-  the principled form of a constant liar: concurrent workers do not propose the same point.
-  Each worker's sampler gets its own seed, so the random start-up trials differ too.
 """
 from __future__ import annotations
 
@@ -42,21 +22,26 @@ import logging
 import os
 import socket
 import time
-import warnings
 import zlib
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
-from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
-from optuna.storages._heartbeat import BaseHeartbeat
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalFileSymlinkLock
+import torch
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
+from sklearn.model_selection import GroupKFold
 
-from msgnn.errors import ConfigError
+from msgnn.io import atomic_path, read_json, sha256, write_json
+from msgnn.learn.dataset import TARGETS, load_samples
+from msgnn.learn.model import descriptors
+from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
+from msgnn.learn.train import (DESCRIPTOR_MODELS, SPLIT_KINDS, condition_table, fit_predict, model_params,
+                               resolve_device, rmse_by_target)
+from msgnn.learn.trials import (open_storage, open_study, parse_storage, requeue_orphans, retried_from,
+                                run_trials, trial_counts)
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +68,9 @@ def search_space(trial: optuna.Trial, model: str) -> dict:
 
 
 def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: int, seed: int,
-                  device="cpu") -> float:
+                  device="cpu", X=None) -> float:
     """Mean over inner GroupKFold folds (by condition, within `train_idx`) and over targets of the
-    validation RMSE (log10, per condition)."""
-    # imported here: a worker process that only joins studies (and the storage tests) need no model code
-    from sklearn.model_selection import GroupKFold
-
-    from msgnn.learn.dataset import TARGETS
-    from msgnn.learn.train import condition_table, fit_predict, rmse_by_target
+    validation RMSE (log10, per condition). `X`: as for :func:`msgnn.learn.train.fit_predict`."""
     train_idx = np.asarray(train_idx)
     groups = np.array([samples[i].condition for i in train_idx])
     k = min(inner_folds, len(set(groups)))
@@ -100,34 +80,10 @@ def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: 
     scores = []
     for f, (tr, va) in enumerate(gkf.split(train_idx, groups=groups)):
         pred = fit_predict(model, samples, train_idx[tr], train_idx[va], params, seed=seed + f,
-                           device=device)
+                           device=device, X=X)
         r = rmse_by_target(condition_table(samples, train_idx[va], pred))
         scores.append(np.mean([r[t] for t in TARGETS]))
     return float(np.mean(scores))
-
-
-JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
-JOURNAL_LOCKS = {"open": JournalFileOpenLock, "symlink": JournalFileSymlinkLock}
-HEARTBEAT_ATTR = "msgnn:heartbeat"   # trial system attribute: time.time() of the last heartbeat
-RESERVATION_GRACE_S = 60             # a reservation lock older than this is a dead worker's: broken
-
-
-def parse_storage(url: str) -> tuple[str, str]:
-    """``("journal", path)`` or ``("rdb", url)`` for a ``tune.storage`` value.
-
-    A journal file is ``journal:///relative/path`` or ``journal:////absolute/path`` (the slashes
-    as in SQLite URLs) or a plain path ending in .log, .journal or .jsonl; anything with ``://``
-    is a database URL for SQLAlchemy (``sqlite:///...``, ``postgresql://user@host/db``,
-    ``mysql+pymysql://...``)."""
-    if url.startswith("journal:///"):
-        return "journal", url.removeprefix("journal:///")
-    if "://" in url:
-        return "rdb", url
-    if Path(url).suffix in JOURNAL_SUFFIXES:
-        return "journal", url
-    raise ConfigError(f"tune.storage: {url!r} is neither a database URL (sqlite:///results/tune/study.db, "
-                      f"postgresql://user@host/db) nor a journal file (journal:///results/tune/study.log "
-                      f"or a path ending in {', '.join(JOURNAL_SUFFIXES)})")
 
 
 def storage_for(url: str, model: str) -> str:
@@ -144,273 +100,65 @@ def storage_for(url: str, model: str) -> str:
     return prefix + str(path.with_name(f"{path.stem}_{model}{suffix}"))
 
 
-class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
-    """Optuna's journal storage with the heartbeat protocol that Optuna 5.0 implements only for
-    ``RDBStorage`` (optuna issue 6615): ``Study.optimize`` then runs a heartbeat thread beside
-    every trial and fails stale trials before it asks for a new one, exactly as for a database.
+@dataclass(frozen=True)
+class SplitJob:
+    """The study of one outer split: the split, its training samples, the study's name and seed."""
+    kind: str
+    name: str
+    train: list[int]
+    study_name: str
+    seed: int
 
-    A heartbeat is the trial system attribute ``msgnn:heartbeat`` (the worker's ``time.time()``),
-    one journal line per beat. A RUNNING trial is stale when neither its last heartbeat nor its
-    (re)start is younger than ``grace_period`` seconds by the checking worker's clock, so the
-    nodes' clocks must agree to well within the grace period (NTP does; a database server's
-    clock is used by RDBStorage instead)."""
-
-    def __init__(self, backend, *, heartbeat_interval: int | None = None, grace_period: int | None = None,
-                 stale_trial_callback: Callable | None = None) -> None:
-        super().__init__(backend)
-        for name, v in (("heartbeat_interval", heartbeat_interval), ("grace_period", grace_period)):
-            if v is not None and v <= 0:
-                raise ValueError(f"{name} must be a positive number of seconds, got {v}")
-        self.heartbeat_interval = heartbeat_interval
-        self.grace_period = grace_period or (2 * heartbeat_interval if heartbeat_interval else None)
-        self.stale_trial_callback = stale_trial_callback
-
-    def record_heartbeat(self, trial_id: int) -> None:
-        try:
-            self.set_trial_system_attr(trial_id, HEARTBEAT_ATTR, time.time())
-        except UpdateFinishedTrialError:
-            pass   # another worker declared this trial dead meanwhile; Optuna's tell will say so
-
-    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
-        now = time.time()
-        stale = []
-        for t in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            # a re-queued trial carries its predecessor's heartbeat: its (re)start counts too
-            alive = max(float(t.system_attrs.get(HEARTBEAT_ATTR, 0.0)),
-                        t.datetime_start.timestamp() if t.datetime_start else 0.0)
-            if now - alive > self.grace_period:
-                stale.append(t._trial_id)
-        return stale
-
-    def get_heartbeat_interval(self) -> int | None:
-        return self.heartbeat_interval
-
-    def get_heartbeat_stale_trial_callback(self) -> Callable | None:
-        return self.stale_trial_callback
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
 
 
-def _retry_callback(max_retry: int):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+@dataclass(frozen=True)
+class TuningPlan:
+    """What every job of one model's tuning shares (:func:`plan_tuning`)."""
+    model: str
+    samples: list
+    descriptors: np.ndarray | None     # of the samples, for the descriptor baselines
+    base_params: dict                  # the model's untuned hyperparameters
+    device: object
+    tune: TuneSettings                 # tune.storage: this model's storage (storage_for)
+    scheduling: TuneScheduling
+    kinds: list[str]                   # the outer split kinds tuned
+    fingerprint: str
+    jobs: list[SplitJob]
 
 
-def open_storage(url: str, *, heartbeat_interval_s: int | None = 60, grace_period_s: int | None = None,
-                 max_retry: int = 3, journal_lock: str = "open") -> BaseStorage:
-    """The Optuna storage for a ``tune.storage`` value (see :func:`parse_storage`).
-
-    With ``heartbeat_interval_s`` set, a trial whose worker stopped beating for ``grace_period_s``
-    (default twice the interval) is failed and re-queued up to ``max_retry`` times. The journal
-    file is locked with ``O_EXCL`` lock files (``journal_lock="open"``: NFSv3 and later, Lustre,
-    GPFS) or symlinks (``"symlink"``: also NFSv2), both of which work across nodes where the
-    ``fcntl`` locks SQLite relies on often do not."""
-    kind, where = parse_storage(url)
-    if heartbeat_interval_s and grace_period_s is not None and grace_period_s <= heartbeat_interval_s:
-        raise ConfigError(f"tune.grace_period_s ({grace_period_s}) must exceed tune.heartbeat_interval_s "
-                          f"({heartbeat_interval_s}): a live trial would be declared dead between two beats")
-    if journal_lock not in JOURNAL_LOCKS:
-        raise ConfigError(f"tune.journal_lock: {journal_lock!r} is not one of {sorted(JOURNAL_LOCKS)}")
-    retry = _retry_callback(max_retry) if heartbeat_interval_s else None
-    if kind == "journal":
-        Path(where).parent.mkdir(parents=True, exist_ok=True)
-        backend = JournalFileBackend(where, lock_obj=JOURNAL_LOCKS[journal_lock](where))
-        return HeartbeatJournalStorage(backend, heartbeat_interval=heartbeat_interval_s,
-                                       grace_period=grace_period_s, stale_trial_callback=retry)
-    engine_kwargs = None
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine_kwargs = {"connect_args": {"timeout": 60}}   # concurrent workers wait for the write lock
-    return _rdb_storage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval_s or None,
-                        grace_period=grace_period_s if heartbeat_interval_s else None,
-                        heartbeat_stale_trial_callback=retry)
-
-
-def _rdb_storage(url: str, attempts: int = 6, **kw) -> RDBStorage:
-    """RDBStorage, retried: workers that open a new database at the same moment race in its
-    check-then-create of the tables ("table studies already exists") and of the version row."""
-    import sqlalchemy.exc
-
-    for attempt in range(attempts):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ExperimentalWarning)
-                return RDBStorage(url, **kw)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError,
-                sqlalchemy.exc.ProgrammingError) as exc:
-            if attempt == attempts - 1:
-                raise
-            log.info("opening %s raced with another worker (%s); retrying", url, str(exc).splitlines()[0])
-            time.sleep(0.2 * (attempt + 1))
-
-
-def sampler_seed(seed: int, worker: int, n_existing: int) -> int:
-    """The GPSampler seed of one worker joining a study that already holds `n_existing` trials.
-    Workers differ (else their random start-up trials would coincide), and so does a resumed run
-    (else it would redraw the start-up points of the killed one); a fresh single-worker study
-    keeps `seed` itself."""
-    return (int(seed) + 7919 * int(n_existing) + 104729 * int(worker)) % (2 ** 31)
-
-
-def open_study(storage: BaseStorage, study_name: str, *, seed: int, n_startup_trials: int = 4,
-               worker: int = 0) -> optuna.Study:
-    """Create or load a minimising study with a GPSampler (log EI; q-batch log EI over running trials)."""
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize",
-                                load_if_exists=True, sampler=optuna.samplers.RandomSampler(seed=0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        study.sampler = optuna.samplers.GPSampler(
-            seed=sampler_seed(seed, worker, len(study.get_trials(deepcopy=False))),
-            n_startup_trials=n_startup_trials, deterministic_objective=True)
-    return study
-
-
-def _counts(study: optuna.Study) -> dict:
-    states = [t.state for t in study.get_trials(deepcopy=False)]
-    return {s: states.count(s) for s in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
-
-
-def fail_stale_trials(study: optuna.Study) -> None:
-    """Optuna's heartbeat check (a no-op for a storage without heartbeats)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-
-
-def requeue_orphans(study: optuna.Study, max_retry: int = 3) -> list[int]:
-    """Fail and re-queue (as :func:`fail_stale_trials` would, without waiting out the grace period)
-    every RUNNING trial of a study that no worker can be running now: called by the tune rule, which
-    Snakemake starts only after every worker job of the study has ended. Returns their numbers."""
-    retry = _retry_callback(max_retry)
-    numbers = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
-    for n in numbers:
-        study.tell(n, state=TrialState.FAIL)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            retry(study, study.trials[n])
-    if numbers:
-        log.warning("study %s: trial(s) %s were left RUNNING by a killed run; failed and re-queued",
-                    study.study_name, numbers)
-    return numbers
-
-
-class _Reservation:
-    """The reservation lock of one study (see the module docstring): an ``O_EXCL`` lock file that
-    works across nodes on a shared filesystem. ``release`` may be called more than once."""
-
-    def __init__(self, path: str | Path | None):
-        self._lock = None
-        if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._lock = JournalFileOpenLock(str(path), grace_period=RESERVATION_GRACE_S)
-        self._held = False
-
-    def acquire(self) -> None:
-        if self._lock is not None:
-            self._lock.acquire()
-            self._held = True
-
-    def release(self) -> None:
-        if self._held:
-            self._held = False
-            try:
-                self._lock.release()
-            except RuntimeError:   # held past the grace period and broken by another worker
-                log.warning("reservation lock was broken by another worker (held > %d s)", RESERVATION_GRACE_S)
-
-
-def run_trials(study: optuna.Study, suggest: Callable[[optuna.Trial], dict], evaluate: Callable[[dict], float],
-               n_trials: int, *, heartbeat_interval_s: int | None = None, lock_path: str | Path | None = None,
-               wait: bool = True, worker: str = "0", catch=(RuntimeError, ValueError)) -> list[FrozenTrial]:
-    """Run trials of `study` until it holds `n_trials` COMPLETE trials; return the trials run here.
-
-    `suggest` draws a trial's parameters, `evaluate` scores them (the expensive part). Every start
-    is reserved under the study's lock at `lock_path` (None: a single worker): stale trials are
-    failed and re-queued, and a new trial starts only while COMPLETE + RUNNING < `n_trials` or a
-    re-queued trial is WAITING; the lock is released once the parameters are drawn. When the
-    remaining trials are all running elsewhere, the worker returns (``wait=False``) or polls
-    until they finish or go stale (``wait=True``; needs heartbeats, else dead trials could never
-    be told from running ones, and RUNNING trials are not counted). A worker starts at most as
-    many trials as were missing when it began (a trial that fails by a caught error uses one up).
-    """
-    budget = max(0, int(n_trials) - _counts(study)[TrialState.COMPLETE])
-    ran: list[FrozenTrial] = []
-    reservation = _Reservation(lock_path)
-    poll_s = min(max(1, heartbeat_interval_s or 1), 10)
-
-    def objective(trial):
-        try:
-            params = suggest(trial)
-        finally:
-            reservation.release()
-        trial.set_user_attr("worker", worker)
-        trial.set_user_attr("host", socket.gethostname())
-        return evaluate(params)
-
-    while len(ran) < budget:
-        reservation.acquire()
-        try:
-            fail_stale_trials(study)
-            c = _counts(study)
-            in_flight = c[TrialState.RUNNING] if heartbeat_interval_s else 0
-            if c[TrialState.COMPLETE] >= n_trials:
-                break
-            if c[TrialState.COMPLETE] + in_flight >= n_trials and not c[TrialState.WAITING]:
-                if not wait:
-                    break
-                reservation.release()
-                time.sleep(poll_s)
-                continue
-            study.optimize(objective, n_trials=1, catch=catch,
-                           callbacks=[lambda _study, frozen: ran.append(frozen)])
-        finally:
-            reservation.release()
-    return ran
-
-
-def tune_split(samples, train_idx, *, model: str, base_params: dict, n_trials: int, epochs: int,
-               storage: str | BaseStorage, study_name: str, seed: int, inner_folds: int = 2,
-               n_startup_trials: int = 4, device="cpu", worker: int = 0, lock_path=None,
-               exclusive: bool = False, wait: bool = True, heartbeat_interval_s: int | None = 60,
-               grace_period_s: int | None = None, max_retry: int = 3, record: list | None = None) -> optuna.Study:
-    """Run (or resume, or join as worker `worker`) one study until it has `n_trials` finished
-    trials. ``exclusive``: no other worker can be running (the tune rule), so trials left RUNNING
-    by a killed run are re-queued at once; see :func:`run_trials` for `lock_path` and `wait`.
-    The trials run here are appended to `record` when given."""
-    if isinstance(storage, str):
-        storage = open_storage(storage, heartbeat_interval_s=heartbeat_interval_s,
-                               grace_period_s=grace_period_s, max_retry=max_retry)
-    study = open_study(storage, study_name, seed=seed, n_startup_trials=n_startup_trials, worker=worker)
+def tune_split(plan: TuningPlan, job: SplitJob, storage: BaseStorage, *, worker: int = 0, lock_path=None,
+               exclusive: bool = False, wait: bool = True) -> tuple[optuna.Study, list[FrozenTrial]]:
+    """Run (or resume, or join as worker `worker`) the study of `job` until it has ``n_trials``
+    finished trials; returns the study and the trials run here. ``exclusive``: no other worker can
+    be running (the tune rule), so trials left RUNNING by a killed run are re-queued at once; see
+    :func:`run_trials` for `lock_path` and `wait`."""
+    model, tune = plan.model, plan.tune
+    study = open_study(storage, job.study_name, seed=job.seed, n_startup_trials=int(tune.n_startup_trials),
+                       worker=worker)
     study.set_user_attr("model", model)
     study.set_user_attr("objective", "mean inner-GroupKFold validation RMSE over targets (log10)")
     if exclusive:
-        requeue_orphans(study, max_retry)
+        requeue_orphans(study, plan.scheduling.max_retry)
 
     def suggest(trial):
-        params = {**base_params, **search_space(trial, model)}
+        params = {**plan.base_params, **search_space(trial, model)}
         if model != "svr":
-            params["epochs"] = int(epochs)
+            params["epochs"] = int(tune.epochs)
         return params
 
     def evaluate(params):
-        return inner_cv_rmse(model, samples, train_idx, params, inner_folds=inner_folds,
-                             seed=int(seed), device=device)
+        return inner_cv_rmse(model, plan.samples, job.train, params, inner_folds=int(tune.inner_folds),
+                             seed=int(job.seed), device=plan.device, X=plan.descriptors)
 
-    done = _counts(study)[TrialState.COMPLETE]
-    log.info("study %s: %d finished trial(s) of %d; worker %s joins", study_name, done, n_trials, worker)
-    ran = run_trials(study, suggest, evaluate, n_trials, heartbeat_interval_s=heartbeat_interval_s,
-                     lock_path=lock_path, wait=wait, worker=str(worker))
-    if record is not None:
-        record.extend(ran)
-    return study
-
-
-def retried_from(trial: FrozenTrial) -> int | None:
-    """The number of the trial whose dead worker this trial re-runs (None for a first attempt)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+    done = trial_counts(study)[TrialState.COMPLETE]
+    log.info("study %s: %d finished trial(s) of %d; worker %s joins", job.study_name, done, tune.n_trials, worker)
+    ran = run_trials(study, suggest, evaluate, int(tune.n_trials),
+                     heartbeat_interval_s=plan.scheduling.heartbeat_interval_s, lock_path=lock_path, wait=wait,
+                     worker=str(worker))
+    return study, ran
 
 
 def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
@@ -425,96 +173,70 @@ def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def objective_fingerprint(samples_path, splits_path, model: str, base_params: dict, tune_cfg: dict,
+def objective_fingerprint(samples_path, splits_path, model: str, base_params: dict, tune: TuneSettings,
                           seed: int) -> str:
     """Short hash of everything a trial's score depends on (see the module docstring)."""
-    from msgnn.io import sha256
-    keys = {k: tune_cfg.get(k) for k in ("epochs", "inner_folds", "n_startup_trials")}
+    keys = {k: getattr(tune, k) for k in ("epochs", "inner_folds", "n_startup_trials")}
     blob = json.dumps([sha256(samples_path), sha256(splits_path), model, base_params, keys, int(seed)],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-def scheduling(tune_cfg: dict) -> dict:
-    """The storage keywords of the tune config: heartbeats and the journal lock (docs/tuning.md)."""
-    return {"heartbeat_interval_s": tune_cfg.get("heartbeat_interval_s", 60),
-            "grace_period_s": tune_cfg.get("grace_period_s"), "max_retry": int(tune_cfg.get("max_retry", 3)),
-            "journal_lock": tune_cfg.get("journal_lock", "open")}
-
-
-def _plan(samples_path, splits_path, *, model: str, train_cfg: dict, tune_cfg: dict, seed: int,
-          threads: int | None):
-    """What every job of one model's tuning shares: the samples, the device, the model's base
-    parameters, the fingerprint and, per outer split, (key, kind, name, training indices, study
-    name, seed)."""
-    import torch
-
-    from msgnn.learn.dataset import load_samples
-    from msgnn.io import read_json
-    from msgnn.learn.train import SPLIT_KINDS, model_params, resolve_device
+def plan_tuning(samples_path, splits_path, *, model: str, train: TrainSettings, tune: TuneSettings,
+                scheduling: TuneScheduling, seed: int, threads: int | None = None) -> TuningPlan:
+    """Read the dataset and plan one study per outer split of ``tune.outer_splits`` (and set
+    torch's thread count)."""
     if threads:
         torch.set_num_threads(int(threads))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     splits = read_json(splits_path)
-    base = model_params(model, train_cfg)
-    kinds = [k for k in tune_cfg.get("outer_splits", ["group_kfold"]) if k in SPLIT_KINDS]
-    fingerprint = objective_fingerprint(samples_path, splits_path, model, base, tune_cfg, seed)
-    jobs = []
-    for kind in kinds:
-        for e in splits.get(kind, []):
-            key = f"{kind}/{e['name']}"
-            jobs.append({"key": key, "kind": kind, "name": e["name"], "train": e["train"],
-                         "study_name": f"{tune_cfg['study_name']}.{model}.{kind}.{e['name']}.{fingerprint}",
-                         "seed": (int(seed) + zlib.crc32(f"{model}/{key}".encode())) % (2 ** 31)})
-    return {"samples": load_samples(samples_path), "device": resolve_device(train_cfg.get("device", "auto")),
-            "base": base, "kinds": kinds, "fingerprint": fingerprint, "jobs": jobs}
-
-
-def _tune_job(plan: dict, job: dict, storage, *, model: str, tune_cfg: dict, **kw) -> optuna.Study:
-    sched = scheduling(tune_cfg)
-    return tune_split(plan["samples"], job["train"], model=model, base_params=plan["base"],
-                      n_trials=int(tune_cfg["n_trials"]), epochs=tune_cfg["epochs"], storage=storage,
-                      study_name=job["study_name"], seed=job["seed"],
-                      inner_folds=int(tune_cfg.get("inner_folds", 2)),
-                      n_startup_trials=int(tune_cfg.get("n_startup_trials", 4)), device=plan["device"],
-                      heartbeat_interval_s=sched["heartbeat_interval_s"],
-                      grace_period_s=sched["grace_period_s"], max_retry=sched["max_retry"], **kw)
+    base = model_params(model, train)
+    kinds = [k for k in tune.outer_splits if k in SPLIT_KINDS]
+    fingerprint = objective_fingerprint(samples_path, splits_path, model, base, tune, seed)
+    jobs = [SplitJob(kind, e["name"], e["train"],
+                     study_name=f"{tune.study_name}.{model}.{kind}.{e['name']}.{fingerprint}",
+                     seed=(int(seed) + zlib.crc32(f"{model}/{kind}/{e['name']}".encode())) % (2 ** 31))
+            for kind in kinds for e in splits.get(kind, [])]
+    samples = load_samples(samples_path)
+    return TuningPlan(model=model, samples=samples,
+                      descriptors=descriptors(samples) if model in DESCRIPTOR_MODELS else None,
+                      base_params=base, device=resolve_device(train.device),
+                      tune=tune.replace(storage=storage_for(tune.storage, model)), scheduling=scheduling,
+                      kinds=kinds, fingerprint=fingerprint, jobs=jobs)
 
 
 def run_tuning(samples_path, splits_path, best_params_path, history_path, *, model: str,
-               train_cfg: dict, tune_cfg: dict, seed: int, threads: int | None = None,
-               workers: int = 1) -> dict:
+               train: TrainSettings, tune: TuneSettings, scheduling: TuneScheduling, seed: int,
+               threads: int | None = None) -> dict:
     """The `tune` rule: one study per outer split; write best_params.json and history.csv.
 
     It runs (or tops up) every study itself, as the only worker: with ``tune.workers`` > 1 it runs
     after the worker jobs (:func:`run_worker`) and usually finds the studies full. Trials left
     RUNNING by a killed run are re-queued first (no other worker can be running them)."""
-    from msgnn.io import atomic_path, write_json
     t0 = time.time()
-    plan = _plan(samples_path, splits_path, model=model, train_cfg=train_cfg, tune_cfg=tune_cfg,
-                 seed=seed, threads=threads)
-    sched = scheduling(tune_cfg)
-    storage = open_storage(tune_cfg["storage"], **sched)
+    plan = plan_tuning(samples_path, splits_path, model=model, train=train, tune=tune, scheduling=scheduling,
+                       seed=seed, threads=threads)
+    tune, workers = plan.tune, int(scheduling.workers)
+    storage = open_storage(tune.storage, scheduling)
     out = {"model": model, "sampler": "optuna.samplers.GPSampler (logEI)",
            "objective": "mean inner-GroupKFold validation RMSE over targets (log10 units), "
                         "within the outer split's training conditions only",
-           "storage": tune_cfg["storage"], "n_trials": int(tune_cfg["n_trials"]),
-           "epochs": int(tune_cfg["epochs"]), "inner_folds": int(tune_cfg.get("inner_folds", 2)),
-           "seed": int(seed), "outer_splits": plan["kinds"], "objective_fingerprint": plan["fingerprint"],
-           "workers": int(workers), "heartbeat_interval_s": sched["heartbeat_interval_s"], "splits": {}}
+           "storage": tune.storage, "n_trials": int(tune.n_trials),
+           "epochs": int(tune.epochs), "inner_folds": int(tune.inner_folds),
+           "seed": int(seed), "outer_splits": plan.kinds, "objective_fingerprint": plan.fingerprint,
+           "workers": workers, "heartbeat_interval_s": scheduling.heartbeat_interval_s, "splits": {}}
     hists = []
-    for job in plan["jobs"]:
+    for job in plan.jobs:
         # as the only worker it is worker 0 (the seeds of a single-worker run); after N workers, worker N
-        study = _tune_job(plan, job, storage, model=model, tune_cfg=tune_cfg,
-                          worker=int(workers) if workers > 1 else 0, exclusive=True)
-        h = history(study, job["kind"], job["name"])
+        study, _ = tune_split(plan, job, storage, worker=workers if workers > 1 else 0, exclusive=True)
+        h = history(study, job.kind, job.name)
         hists.append(h)
         if len(h):
             bt = study.best_trial
-            out["splits"][job["key"]] = {"params": bt.params, "value": bt.value, "trial": bt.number,
-                                         "n_complete": len(h), "study_name": study.study_name,
-                                         "n_failed": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))}
-            log.info("%s %s: best %.4f with %s", model, job["key"], bt.value, bt.params)
+            out["splits"][job.key] = {"params": bt.params, "value": bt.value, "trial": bt.number,
+                                      "n_complete": len(h), "study_name": study.study_name,
+                                      "n_failed": len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))}
+            log.info("%s %s: best %.4f with %s", model, job.key, bt.value, bt.params)
     # one representative set: the split whose best value is lowest (per-split params are what
     # the tuned models use; this is for reference and reuse outside the cross-validation)
     if out["splits"]:
@@ -529,8 +251,9 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
     return out
 
 
-def run_worker(samples_path, splits_path, summary_path, *, model: str, train_cfg: dict, tune_cfg: dict,
-               seed: int, worker: int, lock_dir, threads: int | None = None) -> dict:
+def run_worker(samples_path, splits_path, summary_path, *, model: str, train: TrainSettings,
+               tune: TuneSettings, scheduling: TuneScheduling, seed: int, worker: int, lock_dir,
+               threads: int | None = None) -> dict:
     """The `tune_worker` rule: worker `worker` of ``tune.workers`` joins every study of `model`.
 
     All workers walk the outer splits in the same order, so each study is filled by all of them
@@ -538,31 +261,31 @@ def run_worker(samples_path, splits_path, summary_path, *, model: str, train_cfg
     trials to start, then move on to the next split instead of idling. Second pass: wait for the
     trials still running elsewhere, and run those whose worker died (heartbeats). Reservation
     locks live in `lock_dir` (on the shared filesystem). Writes what it ran to `summary_path`."""
-    from msgnn.io import write_json
     t0 = time.time()
-    plan = _plan(samples_path, splits_path, model=model, train_cfg=train_cfg, tune_cfg=tune_cfg,
-                 seed=seed, threads=threads)
-    if tune_cfg["storage"].startswith("sqlite:"):
+    plan = plan_tuning(samples_path, splits_path, model=model, train=train, tune=tune, scheduling=scheduling,
+                       seed=seed, threads=threads)
+    tune = plan.tune
+    if tune.storage.startswith("sqlite:"):
         log.warning("several workers share the SQLite file of %s: fine on one machine, but SQLite's locks "
                     "are unreliable on network filesystems; across nodes use a journal file "
-                    "(journal:///...) or a database server (docs/tuning.md)", tune_cfg["storage"])
-    storage = open_storage(tune_cfg["storage"], **scheduling(tune_cfg))
-    ran = {job["key"]: [] for job in plan["jobs"]}
+                    "(journal:///...) or a database server (docs/tuning.md)", tune.storage)
+    storage = open_storage(tune.storage, scheduling)
+    ran = {job.key: [] for job in plan.jobs}
     studies = {}
     for wait in (False, True):
-        for job in plan["jobs"]:
-            studies[job["key"]] = _tune_job(plan, job, storage, model=model, tune_cfg=tune_cfg,
-                                            worker=int(worker), wait=wait, record=ran[job["key"]],
-                                            lock_path=Path(lock_dir) / f"{job['study_name']}.reserve")
+        for job in plan.jobs:
+            studies[job.key], trials = tune_split(plan, job, storage, worker=int(worker), wait=wait,
+                                                  lock_path=Path(lock_dir) / f"{job.study_name}.reserve")
+            ran[job.key] += trials
     out = {"model": model, "worker": int(worker), "host": socket.gethostname(), "pid": os.getpid(),
-           "storage": tune_cfg["storage"], "objective_fingerprint": plan["fingerprint"],
-           "n_trials": int(tune_cfg["n_trials"]), "splits": {}, "wall_time_s": time.time() - t0}
-    for job in plan["jobs"]:
-        trials = studies[job["key"]].get_trials(deepcopy=False)
-        out["splits"][job["key"]] = {
-            "study_name": job["study_name"],
+           "storage": tune.storage, "objective_fingerprint": plan.fingerprint,
+           "n_trials": int(tune.n_trials), "splits": {}, "wall_time_s": time.time() - t0}
+    for job in plan.jobs:
+        trials = studies[job.key].get_trials(deepcopy=False)
+        out["splits"][job.key] = {
+            "study_name": job.study_name,
             "trials_run_here": [{"number": t.number, "state": t.state.name, "retried_from": retried_from(t)}
-                                for t in ran[job["key"]]],
+                                for t in ran[job.key]],
             "study_complete": sum(t.state == TrialState.COMPLETE for t in trials),
             "study_failed": sum(t.state == TrialState.FAIL for t in trials)}
     write_json(summary_path, out)

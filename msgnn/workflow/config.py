@@ -108,6 +108,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
     """The typed settings of every rule, built from a validated config (rules/common.smk)."""
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
+    from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
     from msgnn.md.settings import KineticsSettings, Material, MeltingSettings, NucleationSettings, SlabSettings
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings, MicrographSettings
     from msgnn.reactor.settings import LogGenerator, RecoveryStudy
@@ -125,4 +126,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
         hrtem=MicrographSettings.from_dict(config["microscopy"]["hrtem"]),
         reactor_log=LogGenerator.from_section(config["reactor"]),
         reactor_recovery=RecoveryStudy.from_section(config["reactor"]),
+        train=TrainSettings.from_dict(config["train"]),
+        tune=TuneSettings.from_section(config["tune"]),
+        tune_scheduling=TuneScheduling.from_section(config["tune"]),
     )

@@ -37,18 +37,9 @@ def descriptor(sample) -> np.ndarray:
     return torch.cat(parts).numpy().astype(np.float64)
 
 
-_CACHE: dict[int, tuple[object, np.ndarray]] = {}
-
-
 def descriptors(samples) -> np.ndarray:
-    """(n_samples, D) descriptor matrix (memoised per sample object; samples are not mutated)."""
-    rows = []
-    for s in samples:
-        hit = _CACHE.get(id(s))
-        if hit is None or hit[0] is not s:
-            hit = _CACHE[id(s)] = (s, descriptor(s))
-        rows.append(hit[1])
-    return np.stack(rows)
+    """(n_samples, D) descriptor matrix; callers that fit many times compute it once per dataset."""
+    return np.stack([descriptor(s) for s in samples])
 
 
 class MLP(nn.Module):
