@@ -47,27 +47,29 @@ include: "rules/report.smk"
 
 rule all:
     input:
-        "results/report/metrics.json",
-        "results/report/report.md",
+        rules.report.output.metrics,
+        rules.report.output.summary,
     default_target: True
 
 
 # One target per stage (used by dvc.yaml's stages and handy on the command line).
 rule md_all:
     input:
-        expand("results/md/{material}/{f}.json", material=MATERIALS, f=["kinetics", "melting_point", "nucleation"]),
-        expand_conditions("results/md/{material}/T{temperature}/run.json", CONDITIONS),
-        expand_conditions("results/graphs/atomic/{material}/T{temperature}.pt", GROWTH),
+        expand(rules.md_kinetics.output.kinetics, material=MATERIALS),
+        expand(rules.md_melting.output.melting_point, material=MATERIALS),
+        expand(rules.md_nucleation.output.nucleation, material=MATERIALS),
+        expand_conditions(rules.md_condition.output.run, CONDITIONS),
+        expand_conditions(rules.atomic_graphs.output[0], GROWTH),
 
 
 rule microscopy_all:
     input:
-        expand_conditions("results/microscopy/{material}/T{temperature}/measurements.json", GROWTH),
-        expand_conditions("results/microscopy/{material}/T{temperature}/hrtem/measurements.json", GROWTH),
-        "results/microscopy/segmentation_accuracy.json",
+        expand_conditions(rules.microscopy_condition.output.measurements, GROWTH),
+        expand_conditions(rules.microscopy_hrtem.output.measurements, GROWTH),
+        rules.microscopy_accuracy.output.accuracy,
 
 
 rule reactor_all:
     input:
-        expand_conditions("results/reactor/{material}/T{temperature}/kinetics.json", GROWTH),
-        "results/reactor/recovery.json",
+        expand_conditions(rules.reactor_kinetics.output.kinetics, GROWTH),
+        rules.reactor_recovery.output.recovery,

@@ -39,7 +39,7 @@ def real_or_md_input(section, *keys):
         real = [f for v in found for f in ([v] if isinstance(v, str) else v)]
         if real:
             return {"real": real}
-        return {"run": f"results/md/{wildcards.material}/T{wildcards.temperature}/run.json"}
+        return {"run": rules.md_condition.output.run.format(**wildcards)}
 
     return inputs
 
@@ -70,8 +70,14 @@ def md_orientations():
 
 
 def md_replica_runs(material, orientation, temperature):
-    return [f"results/md/{material}/{orientation}/T{temperature}/r{r}/run.json"
-            for r in range(config["md"]["replicas"])]
+    return expand(rules.md_run.output.run, material=material, orientation=orientation, temperature=temperature,
+                  replica=range(config["md"]["replicas"]))
+
+
+def primary_snapshots():
+    """Input of the rules that read one MD run per condition: replica 0 at the primary orientation."""
+    return expand(rules.md_run.output.snapshots, orientation=config["md"]["orientation"], replica=0,
+                  allow_missing=True)[0]
 
 
 def md_checkpoint_dir(wildcards, output):

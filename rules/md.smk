@@ -130,8 +130,7 @@ rule md_nucleation:
 
 rule atomic_graphs:
     input:
-        # replica 0 at the primary orientation
-        snapshots=f"results/md/{{material}}/{config['md']['orientation']}/T{{temperature}}/r0/snapshots.npz",
+        snapshots=primary_snapshots(),
     output:
         "results/graphs/atomic/{material}/T{temperature}.pt",
     params:

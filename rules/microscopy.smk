@@ -68,8 +68,7 @@ rule microscopy_hrtem:
     # abTEM, lattice-fringe segmentation into crystalline / disordered domains scored against the
     # MD solid labels, and the per-cluster crystallinity of the nanoscale (rho = 10) clusters
     input:
-        # replica 0 at the primary orientation, as rule atomic_graphs
-        snapshots=f"results/md/{{material}}/{config['md']['orientation']}/T{{temperature}}/r0/snapshots.npz",
+        snapshots=primary_snapshots(),
     output:
         hrtem="results/microscopy/{material}/T{temperature}/hrtem/hrtem.tif",
         haadf="results/microscopy/{material}/T{temperature}/hrtem/haadf.tif",

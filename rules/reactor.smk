@@ -35,8 +35,8 @@ rule reactor_log:
 
 rule reactor_kinetics:
     input:
-        raw="results/reactor/{material}/T{temperature}/raw.csv",
-        info="results/reactor/{material}/T{temperature}/log_info.json",
+        raw=rules.reactor_log.output.raw,
+        info=rules.reactor_log.output.info,
     output:
         clean="results/reactor/{material}/T{temperature}/clean.csv",
         report="results/reactor/{material}/T{temperature}/cleaning_report.csv",
@@ -67,7 +67,7 @@ rule reactor_kinetics:
 
 rule reactor_recovery:
     input:
-        runs=expand_conditions("results/md/{material}/T{temperature}/run.json", GROWTH),
+        runs=expand_conditions(rules.md_condition.output.run, GROWTH),
     output:
         recovery="results/reactor/recovery.json",
     params:

@@ -4,21 +4,24 @@
 
 report: "../docs/report/workflow.rst"
 
-TRAINED_MODELS = ["msgnn", "mlp", "svr", "mean", "msgnn_tuned", "mlp_tuned", "svr_tuned"]
+UNTUNED_MODELS = ["msgnn", "mlp", "svr", "mean"]   # config hyperparameters (rule train)
+TUNED_MODELS = ["msgnn", "mlp", "svr"]             # Optuna's parameters per outer split (rule train_tuned)
 
 
 rule report:
     input:
         # every training output; the report names each model by its folder (msgnn.workflow.report.MODEL_DIRS)
-        train_metrics=expand("results/train/{model}/metrics.json", model=TRAINED_MODELS),
-        train_predictions=expand("results/train/{model}/predictions.csv", model=TRAINED_MODELS),
-        best_params="results/tune/best_params.json",
-        history="results/tune/history.csv",
-        kinetics=expand("results/md/{material}/kinetics.json", material=MATERIALS),
-        melting=expand("results/md/{material}/melting_point.json", material=MATERIALS),
-        nucleation=expand("results/md/{material}/nucleation.json", material=MATERIALS),
-        accuracy="results/microscopy/segmentation_accuracy.json",
-        recovery="results/reactor/recovery.json",
+        train_metrics=expand(rules.train.output.metrics, model=UNTUNED_MODELS)
+        + expand(rules.train_tuned.output.metrics, base=TUNED_MODELS),
+        train_predictions=expand(rules.train.output.predictions, model=UNTUNED_MODELS)
+        + expand(rules.train_tuned.output.predictions, base=TUNED_MODELS),
+        best_params=rules.tune.output.best_params,
+        history=rules.tune.output.history,
+        kinetics=expand(rules.md_kinetics.output.kinetics, material=MATERIALS),
+        melting=expand(rules.md_melting.output.melting_point, material=MATERIALS),
+        nucleation=expand(rules.md_nucleation.output.nucleation, material=MATERIALS),
+        accuracy=rules.microscopy_accuracy.output.accuracy,
+        recovery=rules.reactor_recovery.output.recovery,
     output:
         metrics="results/report/metrics.json",
         summary=report("results/report/report.md", category="Summary"),
