@@ -148,6 +148,16 @@ class ConditionOutputs(NamedTuple):
     figure: str | Path          # segmentation.png
 
 
+class Micrograph(NamedTuple):
+    """One micrograph of a condition, before segmentation."""
+    name: str
+    image: np.ndarray
+    pixel_size_m: float
+    truth: np.ndarray | None            # ground-truth labels of a synthetic image
+    origin: dict | None                 # where a real file came from
+    series: tuple | None                # (frames from the reference on, their times in s): facet growth
+
+
 def process_condition(*, material: str, temperature_K: int, settings: ConditionSettings,
                       nucleation: ClassicalNucleation, melting_point_K: float, seed: int, out: ConditionOutputs,
                       run_json: str | Path | None = None, real_images: list | None = None,
@@ -164,100 +174,116 @@ def process_condition(*, material: str, temperature_K: int, settings: ConditionS
     """
     started = time.time()
     synthetic = not real_images and not real_series
-    rng = np.random.default_rng(seed)
     params = SegmentParams()
     result = {"material": material, "temperature_K": int(temperature_K), "synthetic": synthetic,
-           "counting": "border grains count 1/2, interior grains 1; density = count / field area",
-           "mean_grain_size_definition": "mean linear intercept (ASTM E112) over every pixel row and column; "
-                                         "mean_equivalent_diameter_m: mean equivalent-circle diameter of the "
-                                         "grains not touching the border"}
-    items = []   # (name, image, pixel size, true labels or None)
+              "counting": "border grains count 1/2, interior grains 1; density = count / field area",
+              "mean_grain_size_definition": "mean linear intercept (ASTM E112) over every pixel row and column; "
+                                            "mean_equivalent_diameter_m: mean equivalent-circle diameter of the "
+                                            "grains not touching the border"}
     if synthetic:
         if run_json is None:
             raise ValueError("either real_images or run_json is required")
-        kin = kinetics_from_run(run_json, temperature_K, melting_point_K, nucleation)
-        ja, g = kin["areal_nucleation_rate_per_m2_s"], kin["growth_speed_m_per_s"]
-        ell = (g / ja) ** (1 / 3)
-        px = _nondim_pixel(settings.image_px, settings.grains_per_image) * ell
-        result.update(kin, source="synthetic JMAK (Johnson-Mehl) nucleation-and-growth micrographs",
-                   film_thickness_m=nucleation.film_thickness_m, length_scale_m=ell,
-                   expected_nucleation_density_per_m2=final_grain_density_per_m2(ja, g), md_run=str(run_json))
-        n_frames = settings.series_frames
-        tau = time_scale_s(ja, g)
-        result.update(time_scale_s=tau, series_frames=n_frames)
-        for i in range(settings.images_per_condition):
-            m, frames, times = synthetic_series(settings.image_px, settings.grains_per_image,
-                                                settings.noise, settings.blur_px, n_frames, rng)
-            series = (frames[:-1], times[:-1] * tau) if n_frames else None
-            items.append((f"image_{i:02d}", frames[-1], px, m.labels, None, series))
+        info, items = _synthetic_micrographs(settings, nucleation, run_json, temperature_K, melting_point_K,
+                                             np.random.default_rng(seed))
+        result.update(info)
     else:
         result["source"] = "real micrographs"
-        for i, f in enumerate(real_images or []):
-            m = read_segmentable(f, settings.pixel_size_m)
-            items.append((f"image_{i:02d}", m.data, m.pixel_size_m, None, _origin(f, m), None))
-        if real_series:
-            frames, px, times_s, origin = read_series(real_series["files"], real_series["times_s"],
-                                                      settings.pixel_size_m)
-            items.append(("series_final", frames[-1], px, None, origin, (frames[:-1], times_s[:-1])))
+        items = _real_micrographs(settings, real_images or [], real_series)
 
-    graphs, per_image, first, rates = [], [], None, []
+    desc = {"synthetic": synthetic, "material": material, "temperature_K": int(temperature_K)}
     with _AtomicDir(out.images) as tmpdir:
-        for name, img, px, truth, origin, series in items:
-            labels, edge = segment_grains(img, params)
-            g = facet_graph(labels, img, px, edge)
-            g.update(synthetic=synthetic, image=name)
-            growth = None
-            if series is not None:
-                frames, times_s = series
-                growth = measure_growth(frames[0], frames[1:], times_s[1:], labels, px)
-                rates.append(growth["rate_m_per_s"])
-                # kept beside the graph, not a node feature: it is (nearly) the growth-rate target
-                g["facet_growth_rate_m_per_s"] = torch.tensor(growth["rate_m_per_s"], dtype=torch.float32)
-            graphs.append(g)
-            stats = grain_statistics(labels, px)
-            rec = {"image": name, "pixel_size_m": px, "shape_px": list(img.shape), **stats}
-            if origin is not None:
-                rec["source_file"] = origin
-            desc = {"synthetic": synthetic, "material": material, "temperature_K": int(temperature_K),
-                    "pixel_size_m": px}
-            write_micrograph(tmpdir / f"{name}.tif", img.astype(np.float32), px, desc)
-            write_micrograph(tmpdir / f"{name}_segmentation.tif", labels.astype(np.int32), px, desc)
-            if growth is not None:
-                write_micrograph(tmpdir / f"{name}_series.tif", frames.astype(np.float32), px,
-                                 {**desc, "frame_times_s": [float(t) for t in times_s],
-                                  "frame_0": "reference before nucleation"})
-                rec["facet_growth"] = {**summarize(growth["rate_m_per_s"]),
-                                       "classification": growth["classification"]}
-            if truth is not None:
-                write_micrograph(tmpdir / f"{name}_truth_labels.tif", truth.astype(np.int32), px,
-                                 {**desc, "ground_truth": True})
-                ts = grain_statistics(truth, px)
-                rec["truth"] = {k: ts[k] for k in ("n_grains", "nucleation_density_per_m2", "mean_grain_size_m")}
-                rec["boundary_f1"] = boundary_f1(labels, truth)["f1"]
-            per_image.append(rec)
-            if first is None:
-                first = (img, labels, g, px, series, growth)
-
-    pxs = [r["pixel_size_m"] for r in per_image]
-    sizes = [r["mean_grain_size_m"] for r in per_image if math.isfinite(r["mean_grain_size_m"])]
-    diams = [r["mean_equivalent_diameter_m"] for r in per_image if math.isfinite(r["mean_equivalent_diameter_m"])]
-    total_area = sum(r["field_area_m2"] for r in per_image)
-    result.update(pixel_size_m=float(np.mean(pxs)), n_images=len(per_image),
-               n_grains=float(sum(r["n_grains"] for r in per_image)),
-               nucleation_density_per_m2=sum(r["n_grains"] for r in per_image) / total_area,
-               mean_grain_size_m=float(np.mean(sizes)) if sizes else None,
-               mean_equivalent_diameter_m=float(np.mean(diams)) if diams else None,
-               facet_growth=_growth_summary(rates, result.get("growth_speed_m_per_s")),
-               images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)})
+        segmented = [_segment_micrograph(m, params, desc, tmpdir) for m in items]
+    graphs = [g for g, _, _, _ in segmented]
+    per_image = [rec for _, rec, _, _ in segmented]
+    rates = [growth["rate_m_per_s"] for _, _, growth, _ in segmented if growth is not None]
+    result.update(_pooled(per_image), facet_growth=_growth_summary(rates, result.get("growth_speed_m_per_s")),
+                  images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)})
     save_torch(graphs, out.facets)
-    img, labels, g, px, series, growth = first
+    (g, _, growth, labels), m = segmented[0], items[0]
     tag = "SYNTHETIC" if synthetic else "real"
-    plot.condition_figure(out.figure, img, labels, g, px,
+    plot.condition_figure(out.figure, m.image, labels, g, m.pixel_size_m,
                           f"{material} {temperature_K} K ({tag}): image, segmentation, facet graph",
-                          series=series, growth=growth, input_growth_m_per_s=result.get("growth_speed_m_per_s"))
+                          series=m.series, growth=growth, input_growth_m_per_s=result.get("growth_speed_m_per_s"))
     write_json(out.measurements, result)
     log.info("%s %s K: %d images segmented in %.1f s", material, temperature_K, len(per_image), time.time() - started)
     return result
+
+
+def _synthetic_micrographs(settings: ConditionSettings, nucleation: ClassicalNucleation, run_json,
+                           temperature_K: float, melting_point_K: float, rng: np.random.Generator):
+    """JMAK micrographs (and their in-situ series) from the MD kinetics: (what drove them, micrographs)."""
+    kin = kinetics_from_run(run_json, temperature_K, melting_point_K, nucleation)
+    ja, g = kin["areal_nucleation_rate_per_m2_s"], kin["growth_speed_m_per_s"]
+    ell = (g / ja) ** (1 / 3)
+    px = _nondim_pixel(settings.image_px, settings.grains_per_image) * ell
+    n_frames, tau = settings.series_frames, time_scale_s(ja, g)
+    info = {**kin, "source": "synthetic JMAK (Johnson-Mehl) nucleation-and-growth micrographs",
+            "film_thickness_m": nucleation.film_thickness_m, "length_scale_m": ell,
+            "expected_nucleation_density_per_m2": final_grain_density_per_m2(ja, g), "md_run": str(run_json),
+            "time_scale_s": tau, "series_frames": n_frames}
+    items = []
+    for i in range(settings.images_per_condition):
+        m, frames, times = synthetic_series(settings.image_px, settings.grains_per_image,
+                                            settings.noise, settings.blur_px, n_frames, rng)
+        series = (frames[:-1], times[:-1] * tau) if n_frames else None
+        items.append(Micrograph(f"image_{i:02d}", frames[-1], px, m.labels, None, series))
+    return info, items
+
+
+def _real_micrographs(settings: ConditionSettings, real_images: list, real_series: dict | None) -> list[Micrograph]:
+    items = []
+    for i, f in enumerate(real_images):
+        m = read_segmentable(f, settings.pixel_size_m)
+        items.append(Micrograph(f"image_{i:02d}", m.data, m.pixel_size_m, None, _origin(f, m), None))
+    if real_series:
+        frames, px, times_s, origin = read_series(real_series["files"], real_series["times_s"], settings.pixel_size_m)
+        items.append(Micrograph("series_final", frames[-1], px, None, origin, (frames[:-1], times_s[:-1])))
+    return items
+
+
+def _segment_micrograph(m: Micrograph, params: SegmentParams, desc: dict, folder: Path):
+    """Segment one micrograph, measure its facets (and their growth, given a series) and save its
+    images in `folder`: (facet graph, per-image record, facet growth or None, labels)."""
+    px = m.pixel_size_m
+    labels, edge = segment_grains(m.image, params)
+    g = facet_graph(labels, m.image, px, edge)
+    g.update(synthetic=desc["synthetic"], image=m.name)
+    growth = None
+    if m.series is not None:
+        frames, times_s = m.series
+        growth = measure_growth(frames[0], frames[1:], times_s[1:], labels, px)
+        # kept beside the graph, not a node feature: it is (nearly) the growth-rate target
+        g["facet_growth_rate_m_per_s"] = torch.tensor(growth["rate_m_per_s"], dtype=torch.float32)
+    rec = {"image": m.name, "pixel_size_m": px, "shape_px": list(m.image.shape), **grain_statistics(labels, px)}
+    if m.origin is not None:
+        rec["source_file"] = m.origin
+    desc = {**desc, "pixel_size_m": px}
+    write_micrograph(folder / f"{m.name}.tif", m.image.astype(np.float32), px, desc)
+    write_micrograph(folder / f"{m.name}_segmentation.tif", labels.astype(np.int32), px, desc)
+    if growth is not None:
+        write_micrograph(folder / f"{m.name}_series.tif", frames.astype(np.float32), px,
+                         {**desc, "frame_times_s": [float(t) for t in times_s],
+                          "frame_0": "reference before nucleation"})
+        rec["facet_growth"] = {**summarize(growth["rate_m_per_s"]), "classification": growth["classification"]}
+    if m.truth is not None:
+        write_micrograph(folder / f"{m.name}_truth_labels.tif", m.truth.astype(np.int32), px,
+                         {**desc, "ground_truth": True})
+        ts = grain_statistics(m.truth, px)
+        rec["truth"] = {k: ts[k] for k in ("n_grains", "nucleation_density_per_m2", "mean_grain_size_m")}
+        rec["boundary_f1"] = boundary_f1(labels, m.truth)["f1"]
+    return g, rec, growth, labels
+
+
+def _pooled(per_image: list[dict]) -> dict:
+    """The condition's measurements pooled over its images."""
+    sizes = [r["mean_grain_size_m"] for r in per_image if math.isfinite(r["mean_grain_size_m"])]
+    diams = [r["mean_equivalent_diameter_m"] for r in per_image if math.isfinite(r["mean_equivalent_diameter_m"])]
+    n_grains = sum(r["n_grains"] for r in per_image)
+    return {"pixel_size_m": float(np.mean([r["pixel_size_m"] for r in per_image])), "n_images": len(per_image),
+            "n_grains": float(n_grains),
+            "nucleation_density_per_m2": n_grains / sum(r["field_area_m2"] for r in per_image),
+            "mean_grain_size_m": float(np.mean(sizes)) if sizes else None,
+            "mean_equivalent_diameter_m": float(np.mean(diams)) if diams else None}
 
 
 def _growth_summary(rates: list, input_growth_m_per_s: float | None) -> dict:

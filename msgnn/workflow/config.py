@@ -92,7 +92,7 @@ def conditions(config: dict) -> list[tuple[str, int]]:
 
 def condition_seed(config: dict, *keys) -> int:
     """A seed derived from the run's seed and the given keys (e.g. wildcards); stable across runs."""
-    h = hashlib.sha256(json.dumps([config.get("seed", 42), *map(str, keys)]).encode()).hexdigest()
+    h = hashlib.sha256(json.dumps([config["seed"], *map(str, keys)]).encode()).hexdigest()
     return int(h[:8], 16)
 
 
