@@ -43,7 +43,6 @@ class TuneSettings(Settings):
     inner_folds: int
     n_startup_trials: int
     outer_splits: list
-    baselines: list
 
 
 @dataclass(frozen=True)
