@@ -194,14 +194,35 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     for c in meta.get("conversions", []):
         rec.note(c["to"], "converted", f"unit of column '{c['column']}' ({c['unit']}) converted "
                                        f"to SI column '{c['to']}'")
-    df = table.copy()
+    df = _keyed_rows_in_order(table.copy(), rec, path)
+    tgrid = np.sort(df["timestamp_s"].unique())
+    for c in PROCESS:
+        if not df[c].isna().all():
+            df[c] = _clean_process_channel(df, c, tgrid, rec, opts)
+    df = _clean_population_density(df, tgrid, rec, opts, path)
+    gaps = _flag_logger_outages(df, rec, opts)
+    df, per_timestamp, steady_info = _mark_steady_state(df, rec, opts, path)
 
-    # 1. rows without a key
+    report = rec.frame()
+    counts = (report[report["raw_row"] >= 0].groupby(["action", "reason"]).size())
+    summary = {
+        "n_rows_raw": int(meta.get("n_rows_raw", len(table))),
+        "n_rows_clean": int(len(df)),
+        "n_rows_fit": int(df["used_in_fit"].sum()),
+        "gaps_s": gaps,
+        "per_timestamp": per_timestamp,
+        "cleaning_counts": {f"{a}:{r.split(' (')[0]}": int(v) for (a, r), v in counts.items()},
+        **steady_info,
+    }
+    return df[["raw_row", *CANONICAL, "steady_state", "used_in_fit"]], report, summary
+
+
+def _keyed_rows_in_order(df: pd.DataFrame, rec: Recorder, path) -> pd.DataFrame:
+    """Step 1-2: drop rows without a timestamp or size and duplicated rows, sort by time."""
     for col, reason in [("timestamp_s", "missing_timestamp"), ("size_m", "missing_size")]:
         m = df[col].isna()
         rec.add(df[m], col, "dropped", reason)
         df = df[~m]
-    # 2. duplicates and order
     dup = df.duplicated(subset=CANONICAL, keep="first")
     rec.add(df[dup], "timestamp_s", "dropped", "duplicate_row")
     df = df[~dup]
@@ -214,53 +235,59 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     df = df.sort_values(["timestamp_s", "size_m"], kind="stable").reset_index(drop=True)
     if df.empty:
         raise InputFileError(path, "no rows with both a timestamp and a size")
+    return df
 
-    # 3. process channels: one reading per timestamp
-    tgrid = np.sort(df["timestamp_s"].unique())
+
+def _clean_process_channel(df: pd.DataFrame, c: str, tgrid: np.ndarray, rec: Recorder,
+                           opts: CleanOptions) -> np.ndarray:
+    """Step 3: one reading of process channel `c` per timestamp (the median of its rows), a
+    temperature logged in degC restored, Hampel outliers replaced, short gaps interpolated.
+    Returns the cleaned column, row by row."""
     pos = np.searchsorted(tgrid, df["timestamp_s"].to_numpy())
-    for c in PROCESS:
-        if df[c].isna().all():
-            continue
-        block = df.groupby("timestamp_s")[c].median().reindex(tgrid).to_numpy()
-        per_row = block[pos]
-        old = df[c].to_numpy()
-        differs = np.isfinite(old) & ~np.isclose(old, per_row, rtol=1e-9, atol=0.0)
-        filled = ~np.isfinite(old) & np.isfinite(per_row)
-        rec.add(df[differs], c, "changed", "inconsistent_within_timestamp", new=per_row[differs])
-        rec.add(df[filled], c, "changed", "filled_from_same_timestamp", new=per_row[filled])
-        new = block.copy()
-        reasons = np.full(len(new), "", dtype=object)
-        if c == "temperature_K":
-            finite = np.isfinite(new)
-            if finite.sum() >= 3:
-                med = np.median(new[finite])
-                near = finite & (np.abs(new - med) < 50)
-                sig = 1.4826 * np.median(np.abs(new[near] - med)) if near.any() else 0.0
-                tol = max(opts.unit_switch_tolerance_K, 5 * sig)
-                sw = finite & (np.abs(new + 273.15 - med) < tol) & (np.abs(new - med) > 100)
-                new[sw] += 273.15
-                reasons[sw] = "temperature_logged_in_degC"
-        out, med_w = hampel(new, opts.hampel_half_window, opts.hampel_k_process)
-        out &= reasons == ""
-        new[out] = med_w[out]
-        reasons[out] = "hampel_outlier_replaced_by_local_median"
-        # short gaps: interpolate in time
-        miss = ~np.isfinite(new)
-        if miss.any() and (~miss).sum() >= 2:
-            run_id = np.cumsum(~miss)
-            run_len = pd.Series(miss).groupby(run_id).transform("sum").to_numpy()
-            inner = miss & (np.arange(len(new)) > np.argmax(~miss)) & \
-                (np.arange(len(new)) < len(new) - 1 - np.argmax(~miss[::-1]))
-            fill = inner & (run_len <= opts.max_fill)
-            new[fill] = np.interp(tgrid[fill], tgrid[~miss], new[~miss])
-            reasons[fill] = "short_gap_interpolated"
-        changed_rows = reasons[pos] != ""
-        if changed_rows.any():
-            rec.add(df[changed_rows], c, "changed", reasons[pos][changed_rows],
-                    old=per_row[changed_rows], new=new[pos][changed_rows])
-        df[c] = new[pos]
+    block = df.groupby("timestamp_s")[c].median().reindex(tgrid).to_numpy()
+    per_row = block[pos]
+    old = df[c].to_numpy()
+    differs = np.isfinite(old) & ~np.isclose(old, per_row, rtol=1e-9, atol=0.0)
+    filled = ~np.isfinite(old) & np.isfinite(per_row)
+    rec.add(df[differs], c, "changed", "inconsistent_within_timestamp", new=per_row[differs])
+    rec.add(df[filled], c, "changed", "filled_from_same_timestamp", new=per_row[filled])
+    new = block.copy()
+    reasons = np.full(len(new), "", dtype=object)
+    if c == "temperature_K":
+        finite = np.isfinite(new)
+        if finite.sum() >= 3:
+            med = np.median(new[finite])
+            near = finite & (np.abs(new - med) < 50)
+            sig = 1.4826 * np.median(np.abs(new[near] - med)) if near.any() else 0.0
+            tol = max(opts.unit_switch_tolerance_K, 5 * sig)
+            sw = finite & (np.abs(new + 273.15 - med) < tol) & (np.abs(new - med) > 100)
+            new[sw] += 273.15
+            reasons[sw] = "temperature_logged_in_degC"
+    out, med_w = hampel(new, opts.hampel_half_window, opts.hampel_k_process)
+    out &= reasons == ""
+    new[out] = med_w[out]
+    reasons[out] = "hampel_outlier_replaced_by_local_median"
+    # short gaps: interpolate in time
+    miss = ~np.isfinite(new)
+    if miss.any() and (~miss).sum() >= 2:
+        run_id = np.cumsum(~miss)
+        run_len = pd.Series(miss).groupby(run_id).transform("sum").to_numpy()
+        inner = miss & (np.arange(len(new)) > np.argmax(~miss)) & \
+            (np.arange(len(new)) < len(new) - 1 - np.argmax(~miss[::-1]))
+        fill = inner & (run_len <= opts.max_fill)
+        new[fill] = np.interp(tgrid[fill], tgrid[~miss], new[~miss])
+        reasons[fill] = "short_gap_interpolated"
+    changed_rows = reasons[pos] != ""
+    if changed_rows.any():
+        rec.add(df[changed_rows], c, "changed", reasons[pos][changed_rows],
+                old=per_row[changed_rows], new=new[pos][changed_rows])
+    return new[pos]
 
-    # 4. population density
+
+def _clean_population_density(df: pd.DataFrame, tgrid: np.ndarray, rec: Recorder, opts: CleanOptions,
+                              path) -> pd.DataFrame:
+    """Step 4: drop missing densities and Hampel outliers of ln n over time, bin by bin (not the
+    steep rise of a bin's first samples after zero density: the growth front)."""
     m = df["population_density_per_m4"].isna()
     rec.add(df[m], "population_density_per_m4", "dropped", "missing_population_density")
     df = df[~m].reset_index(drop=True)
@@ -274,7 +301,6 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     with np.errstate(divide="ignore"):
         Y[ti, si] = np.where(nval > 0, np.log(np.where(nval > 0, nval, 1.0)), np.nan)
     out, _ = hampel(Y, opts.hampel_half_window, opts.hampel_k)
-    # the growth front: the first samples of a bin after zero density rise steeply by nature
     Z = np.zeros_like(Y, bool)
     Z[ti, si] = nval == 0
     front = np.zeros_like(Z)
@@ -283,9 +309,11 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     out &= ~front
     spike = out[ti, si]
     rec.add(df[spike], "population_density_per_m4", "dropped", "hampel_outlier_ln_n")
-    df = df[~spike].reset_index(drop=True)
+    return df[~spike].reset_index(drop=True)
 
-    # 5. logger outages
+
+def _flag_logger_outages(df: pd.DataFrame, rec: Recorder, opts: CleanOptions) -> list:
+    """Step 5: flag time steps longer than gap_factor x the usual one; returns [[before, after], ...] in s."""
     tleft = np.sort(df["timestamp_s"].unique())
     gaps = []
     if len(tleft) > 2:
@@ -296,8 +324,12 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
             rec.add(first_rows, "timestamp_s", "flagged",
                     f"time_gap_before ({dt[i]:.0f} s, usual step {step:.0f} s)")
             gaps.append([float(tleft[i]), float(tleft[i + 1])])
+    return gaps
 
-    # 6. steady state
+
+def _mark_steady_state(df: pd.DataFrame, rec: Recorder, opts: CleanOptions, path):
+    """Step 6: the steady state from the per-timestamp fits of ln n(L); marks the rows used in the
+    kinetics fit. Returns (table, per-timestamp fits, steady-state summary)."""
     res = df.groupby("timestamp_s")["residence_time_s"].first().to_numpy()
     res = res[np.isfinite(res)]
     if len(res) == 0:
@@ -312,19 +344,7 @@ def clean_table(table: pd.DataFrame, meta: dict, *, path, options: CleanOptions 
     rec.add(df[~df["steady_state"]], "timestamp_s", "excluded", "transient_before_steady_state")
     rec.add(df[df["steady_state"] & ~pos_n], "population_density_per_m4", "excluded",
             "zero_population_density_not_in_log_fit")
-
-    report = rec.frame()
-    counts = (report[report["raw_row"] >= 0].groupby(["action", "reason"]).size())
-    summary = {
-        "n_rows_raw": int(meta.get("n_rows_raw", len(table))),
-        "n_rows_clean": int(len(df)),
-        "n_rows_fit": int(df["used_in_fit"].sum()),
-        "gaps_s": gaps,
-        "per_timestamp": {"timestamp_s": t_fit, "ln_n0": a_t, "slope_per_m": b_t},
-        "cleaning_counts": {f"{a}:{r.split(' (')[0]}": int(v) for (a, r), v in counts.items()},
-        **steady_info,
-    }
-    return df[["raw_row", *CANONICAL, "steady_state", "used_in_fit"]], report, summary
+    return df, {"timestamp_s": t_fit, "ln_n0": a_t, "slope_per_m": b_t}, steady_info
 
 
 def plot_cleaning(raw: pd.DataFrame, clean: pd.DataFrame, report: pd.DataFrame, path, *,

@@ -85,65 +85,103 @@ def generate_log(truth: dict, settings: LogGenerator, *, seed: int) -> tuple[pd.
     """A raw reactor log (long table, one row per timestamp and size bin) and what was injected.
 
     Returns (table, info); info["fault_rows"] maps each fault kind to the row positions in the
-    returned table that carry it (for tests and the recovery benchmark)."""
+    returned table that carry it (for tests and the recovery benchmark). Every random draw comes
+    from one generator, in a fixed order: channels, process faults, CSD faults, gap, block order."""
     s, faults = settings, settings.faults
-    noise, size_bins = s.noise, s.size_bins
     rng = np.random.default_rng(seed)
+    t, size_um, ch = _channels(truth, s, rng)
+    nt = len(t)
+    flags = _process_faults(ch["temperature_K"], faults, rng)
+    tab = pd.DataFrame({
+        "timestamp_s": np.repeat(t, s.size_bins),
+        **{name: np.repeat(ch[name], s.size_bins)
+           for name in ("temperature_K", "supersaturation", "residence_time_s", "flow_L_per_min")},
+        "size_um": np.tile(size_um, nt),
+        "population_density_per_um_per_mL": ch["population_density_per_um_per_mL"].ravel(),
+        "synthetic": True,
+    })
+    kind = np.full(len(tab), "", dtype=object)
+    for name, flag in flags.items():
+        kind[np.repeat(flag, s.size_bins)] = name
+    _csd_faults(tab, kind, faults, rng)
+    tab["_kind"] = kind
+    tab["_block"] = np.repeat(np.arange(nt), s.size_bins)
+    tab, gap_blocks = _logger_outage(tab, faults, rng, nt)
+    tab = _block_order_faults(tab, faults, rng)
+    fault_rows = {k: np.flatnonzero(tab["_kind"].to_numpy() == k).tolist()
+                  for k in ["spike", "dropout", "temperature_spike", "temperature_dropout",
+                            "unit_switch", "duplicate"]}
+    # blocks that appear after a later timestamp were logged out of order
+    ts = tab["timestamp_s"].to_numpy()
+    fault_rows["out_of_order"] = np.flatnonzero(ts < np.maximum.accumulate(ts)).tolist()
+    tab = tab.drop(columns=["_kind", "_block"])[RAW_COLUMNS]
+    info = {
+        "synthetic": True,
+        "model": "MSMPR start-up: n(L,t) = n0 (1 - exp(-(t - L/G)/tau_c)) exp(-L/(G tau))",
+        "truth": truth, "noise": s.noise, "seed": seed, "faults": faults.to_dict(),
+        "duration_s": s.duration_s, "sample_interval_s": s.sample_interval_s, "size_bins": s.size_bins,
+        "max_size_factor": s.max_size_factor,
+        "startup_time_constant_s": s.startup_time_fraction * truth["residence_time_s"],
+        "reactor_volume_m3": s.reactor_volume_m3, "temperature_noise_K": s.temperature_noise_K,
+        "gap_timestamps_s": t[gap_blocks].tolist(), "n_rows": len(tab),
+        "fault_counts": {k: len(v) for k, v in fault_rows.items()},
+        "fault_rows": fault_rows,
+    }
+    return tab, info
+
+
+def _channels(truth: dict, s: LogGenerator, rng: np.random.Generator):
+    """Sample times, instrument bins (um) and the noisy channels in the instrument's units, with
+    the temperature sensor's drift: (t, size_um, {column: values per timestamp (CSD: per bin)})."""
     G, tau, n0 = truth["growth_rate_m_per_s"], truth["residence_time_s"], truth["n0_per_m4"]
     T_set, Tm = truth["temperature_K"], truth["melting_point_K"]
     tau_c = s.startup_time_fraction * tau
     t = np.arange(0.0, s.duration_s + 0.5 * s.sample_interval_s, s.sample_interval_s)
     nt = len(t)
     # instrument bins: centres across 0..max_size_factor x G tau, rounded to 4 significant digits
-    width_um = s.max_size_factor * G * tau / size_bins * 1e6
-    size_um = np.array([float(f"{(k + 0.5) * width_um:.4g}") for k in range(size_bins)])
+    width_um = s.max_size_factor * G * tau / s.size_bins * 1e6
+    size_um = np.array([float(f"{(k + 0.5) * width_um:.4g}") for k in range(s.size_bins)])
     L = size_um * 1e-6
-
     n = population_density(L[None, :], t[:, None], G=G, tau=tau, n0=n0, tau_c=tau_c)
-    n_obs = n * np.exp(noise * rng.standard_normal(n.shape))
+    n_obs = n * np.exp(s.noise * rng.standard_normal(n.shape))
     T_true = T_set + (Tm - T_set) * np.exp(-t / tau_c)
     T_obs = T_true + s.temperature_noise_K * rng.standard_normal(nt)
-    T_obs += faults.drift_K_per_h * t / 3600.0
-    s_obs = (Tm - T_true) / Tm * np.exp(noise * rng.standard_normal(nt))
-    flow = s.reactor_volume_m3 / tau * np.exp(noise * rng.standard_normal(nt))
-    res_time = s.reactor_volume_m3 / flow
+    T_obs += s.faults.drift_K_per_h * t / 3600.0
+    s_obs = (Tm - T_true) / Tm * np.exp(s.noise * rng.standard_normal(nt))
+    flow = s.reactor_volume_m3 / tau * np.exp(s.noise * rng.standard_normal(nt))
+    return t, size_um, {"temperature_K": T_obs, "supersaturation": s_obs,
+                        "residence_time_s": s.reactor_volume_m3 / flow, "flow_L_per_min": flow / L_PER_MIN,
+                        "population_density_per_um_per_mL": n_obs / M4_PER_UM_ML}
 
-    # --- block-level (per timestamp) faults on the process channels
-    def pick(fraction, size, lo=0):
-        k = int(round(fraction * size))
-        return rng.choice(np.arange(lo, size), size=min(k, size - lo), replace=False) if k else \
-            np.array([], dtype=int)
 
+def _pick(rng: np.random.Generator, fraction: float, size: int, lo: int = 0) -> np.ndarray:
+    """round(fraction x size) distinct positions in lo..size-1."""
+    k = int(round(fraction * size))
+    return rng.choice(np.arange(lo, size), size=min(k, size - lo), replace=False) if k else np.array([], dtype=int)
+
+
+def _process_faults(T_obs: np.ndarray, faults, rng: np.random.Generator) -> dict:
+    """Per-timestamp faults of the temperature channel, applied in place: a stretch logged in degC,
+    spikes, dropouts. Returns the timestamps each fault hit (flags by fault kind)."""
+    nt = len(T_obs)
     unit_switched = np.zeros(nt, bool)
     if faults.unit_switch_fraction > 0:
         k = max(1, int(round(faults.unit_switch_fraction * nt)))
         start = int(rng.integers(nt // 3, max(nt // 3 + 1, nt - k)))
         unit_switched[start:start + k] = True
     T_spiked = np.zeros(nt, bool)
-    idx = pick(faults.temperature_spike_fraction, nt, lo=1)
+    idx = _pick(rng, faults.temperature_spike_fraction, nt, lo=1)
     T_spiked[idx] = True
     T_obs[idx] += rng.choice([-1, 1], len(idx)) * rng.uniform(5, 30, len(idx))
     T_obs[unit_switched] -= 273.15
     T_nan = np.zeros(nt, bool)
-    T_nan[pick(faults.dropout_fraction, nt)] = True
+    T_nan[_pick(rng, faults.dropout_fraction, nt)] = True
     T_obs[T_nan] = np.nan
+    return {"unit_switch": unit_switched, "temperature_spike": T_spiked, "temperature_dropout": T_nan}
 
-    # --- long table
-    tab = pd.DataFrame({
-        "timestamp_s": np.repeat(t, size_bins),
-        "temperature_K": np.repeat(T_obs, size_bins),
-        "supersaturation": np.repeat(s_obs, size_bins),
-        "residence_time_s": np.repeat(res_time, size_bins),
-        "flow_L_per_min": np.repeat(flow / L_PER_MIN, size_bins),
-        "size_um": np.tile(size_um, nt),
-        "population_density_per_um_per_mL": (n_obs / M4_PER_UM_ML).ravel(),
-        "synthetic": True,
-    })
-    kind = np.full(len(tab), "", dtype=object)
-    kind[np.repeat(unit_switched, size_bins)] = "unit_switch"
-    kind[np.repeat(T_spiked, size_bins)] = "temperature_spike"
-    kind[np.repeat(T_nan, size_bins)] = "temperature_dropout"
-    # CSD spikes and dropouts on rows with a positive density
+
+def _csd_faults(tab: pd.DataFrame, kind: np.ndarray, faults, rng: np.random.Generator) -> None:
+    """CSD spikes on rows with a positive density, then dropouts on rows without a fault (in place)."""
     positive = np.flatnonzero(tab["population_density_per_um_per_mL"].to_numpy() > 0)
     k_sp = int(round(faults.spike_fraction * len(positive)))
     spikes = rng.choice(positive, size=k_sp, replace=False) if k_sp else np.array([], int)
@@ -156,50 +194,35 @@ def generate_log(truth: dict, settings: LogGenerator, *, seed: int) -> tuple[pd.
     drops = rng.choice(free, size=min(k_dr, len(free)), replace=False) if k_dr else np.array([], int)
     tab.iloc[drops, col] = np.nan
     kind[drops] = "dropout"
-    tab["_kind"] = kind
-    tab["_block"] = np.repeat(np.arange(nt), size_bins)
 
-    # logger outage: remove a run of timestamps (not the first or last few)
+
+def _logger_outage(tab: pd.DataFrame, faults, rng: np.random.Generator, nt: int):
+    """Remove a run of timestamps (not the first or last few): (table, the removed blocks)."""
     gap_blocks = np.array([], int)
     if faults.gap_fraction > 0 and nt > 20:
         k = max(1, int(round(faults.gap_fraction * nt)))
         start = int(rng.integers(nt // 4, nt - k - 5))
         gap_blocks = np.arange(start, start + k)
         tab = tab[~tab["_block"].isin(gap_blocks)]
+    return tab, gap_blocks
 
-    # block order: out-of-order swaps, then duplicated blocks re-sent right after the original
+
+def _block_order_faults(tab: pd.DataFrame, faults, rng: np.random.Generator) -> pd.DataFrame:
+    """Out-of-order swaps of neighbouring timestamp blocks, then duplicated blocks re-sent right
+    after the original."""
     blocks = list(dict.fromkeys(tab["_block"]))
     order = blocks.copy()
     swapped = set()
-    for i in pick(faults.out_of_order_fraction, len(order) - 1, lo=1):
+    for i in _pick(rng, faults.out_of_order_fraction, len(order) - 1, lo=1):
         if i in swapped or i + 1 in swapped:
             continue
         order[i], order[i + 1] = order[i + 1], order[i]
         swapped.update({i, i + 1})
-    dup = set(int(b) for b in pick(faults.duplicate_fraction, len(blocks), lo=1))
+    dup = set(int(b) for b in _pick(rng, faults.duplicate_fraction, len(blocks), lo=1))
     groups = dict(tuple(tab.groupby("_block", sort=False)))
     parts = []
     for b in order:
         parts.append(groups[b])
         if b in dup:
             parts.append(groups[b].assign(_kind="duplicate"))
-    tab = pd.concat(parts, ignore_index=True)
-    fault_rows = {k: np.flatnonzero(tab["_kind"].to_numpy() == k).tolist()
-                  for k in ["spike", "dropout", "temperature_spike", "temperature_dropout",
-                            "unit_switch", "duplicate"]}
-    # blocks that appear after a later timestamp were logged out of order
-    ts = tab["timestamp_s"].to_numpy()
-    fault_rows["out_of_order"] = np.flatnonzero(ts < np.maximum.accumulate(ts)).tolist()
-    tab = tab.drop(columns=["_kind", "_block"])[RAW_COLUMNS]
-    info = {
-        "synthetic": True,
-        "model": "MSMPR start-up: n(L,t) = n0 (1 - exp(-(t - L/G)/tau_c)) exp(-L/(G tau))",
-        "truth": truth, "noise": noise, "seed": seed, "faults": faults.to_dict(),
-        "duration_s": s.duration_s, "sample_interval_s": s.sample_interval_s, "size_bins": size_bins,
-        "max_size_factor": s.max_size_factor, "startup_time_constant_s": tau_c,
-        "reactor_volume_m3": s.reactor_volume_m3, "temperature_noise_K": s.temperature_noise_K,
-        "gap_timestamps_s": t[gap_blocks].tolist(), "n_rows": len(tab),
-        "fault_counts": {k: len(v) for k, v in fault_rows.items()},
-        "fault_rows": fault_rows,
-    }
-    return tab, info
+    return pd.concat(parts, ignore_index=True)
