@@ -21,14 +21,14 @@ import re
 from pathlib import Path
 
 import yaml
+from scipy.constants import atomic_mass as AMU
 
 from msgnn.io import read_json
+from msgnn.kinetics import K_B
 from msgnn.md.fit import kinetic_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "convergence.yaml"
-K_B = 1.380649e-23
-AMU = 1.66053906660e-27
 C_100 = 1.44
 VARIANT = re.compile(r"^(?P<element>[A-Z][a-z]?)_(?P<nx>\d+)x(?P<ny>\d+)_(?P<ps>\d+)ps$")
 
