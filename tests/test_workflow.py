@@ -35,7 +35,10 @@ def test_smoke_workflow_end_to_end(smoke_run):
     """The smoke run itself is the session fixture `smoke_run` (tests/conftest.py), shared with
     tests/test_reproducibility.py."""
     tmp_path, wall = smoke_run.path, smoke_run.wall_s
-    assert wall < 300, f"smoke workflow took {wall:.0f} s (budget 5 min)"
+    # a guard against a hung or pathologically slow run, not a benchmark: on this shared 2-core
+    # machine the same smoke run took 285 s and 334 s on one day (the pre-refactor code as long,
+    # side by side); speed is measured as ratios in benchmarks/
+    assert wall < 600, f"smoke workflow took {wall:.0f} s (budget 10 min)"
 
     smoke = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
     check_metrics(tmp_path, n_trials=smoke["tune"]["n_trials"])
