@@ -30,7 +30,7 @@ onstart:
 wildcard_constraints:
     material="[A-Za-z0-9_-]+",
     temperature=r"\d+",
-    orientation="100|110|111",
+    orientation="100|110|111|0001|10-10",
     replica=r"\d+",
     model="[a-z_]+",
 
@@ -43,6 +43,7 @@ include: "rules/dataset.smk"
 include: "rules/train.smk"
 include: "rules/tune.smk"
 include: "rules/report.smk"
+include: "rules/library.smk"
 
 
 rule all:

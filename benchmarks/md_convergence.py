@@ -21,20 +21,14 @@ import re
 from pathlib import Path
 
 import yaml
-from scipy.constants import atomic_mass as AMU
 
 from msgnn.io import read_json
-from msgnn.kinetics import K_B
+from msgnn.kinetics import hard_sphere_mu
 from msgnn.md.fit import kinetic_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "convergence.yaml"
-C_100 = 1.44
-VARIANT = re.compile(r"^(?P<element>[A-Z][a-z]?)_(?P<nx>\d+)x(?P<ny>\d+)_(?P<ps>\d+)ps$")
-
-
-def hard_sphere_mu(mass_amu: float, tm_K: float) -> float:
-    return C_100 * math.sqrt(K_B / (mass_amu * AMU * tm_K))
+VARIANT = re.compile(r"^(?P<element>[A-Z][a-z]?)_(?P<nx>\d+)x(?P<ny>\d+)_(?P<ps>\d+)ps(?P<far>_far)?$")
 
 
 def cost_s(run: Path, variant: str) -> float:
@@ -65,6 +59,7 @@ def rows(run: Path) -> list[dict]:
         mass = float(Element(k["element"]).atomic_mass)
         out.append({"variant": kin_path.parent.name, "element": m["element"],
                     "lateral_cells": int(m["nx"]), "growth_ps": int(m["ps"]),
+                    "thermostat": "far from interfaces" if m["far"] else "all atoms",
                     "mu": o["mu_m_per_s_per_K"], "ci95": o["ci95"],
                     "mu_interface_T": f_int["mu_m_per_s_per_K"], "ci95_interface_T": f_int["ci95"],
                     "hard_sphere_mu": hard_sphere_mu(mass, k["reference_melting_point_K"]),
@@ -76,14 +71,15 @@ def rows(run: Path) -> list[dict]:
 def table(rs: list[dict]) -> str:
     lines = []
     for element in sorted({r["element"] for r in rs}):
-        sub = sorted((r for r in rs if r["element"] == element), key=lambda r: (r["lateral_cells"], r["growth_ps"]))
-        ref = max(sub, key=lambda r: (r["lateral_cells"], r["growth_ps"]))
+        sub = sorted((r for r in rs if r["element"] == element),
+                     key=lambda r: (r["thermostat"], r["lateral_cells"], r["growth_ps"]))
+        ref = max((r for r in sub if r["thermostat"] == "all atoms"), key=lambda r: (r["lateral_cells"], r["growth_ps"]))
         lines += [f"\n{element} (100); reference: {ref['variant']}",
-                  "| variant | lateral box (cells) | growth (ps) | mu (m/s/K) | 95 % CI | mu / reference | "
+                  "| variant | lateral box (cells) | growth (ps) | thermostat | mu (m/s/K) | 95 % CI | mu / reference | "
                   "mu, dT from interface T | hard-sphere mu | median stderr of v (m/s) | cost (CPU s) |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in sub:
-            lines.append(f"| {r['variant']} | {r['lateral_cells']}x{r['lateral_cells']} | {r['growth_ps']} | "
+            lines.append(f"| {r['variant']} | {r['lateral_cells']}x{r['lateral_cells']} | {r['growth_ps']} | {r['thermostat']} | "
                          f"{r['mu']:.3f} | [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}] | {r['mu'] / ref['mu']:.2f} | "
                          f"{r['mu_interface_T']:.3f} [{r['ci95_interface_T'][0]:.3f}, {r['ci95_interface_T'][1]:.3f}] | "
                          f"{r['hard_sphere_mu']:.3f} | {r['median_stderr_v']:.1f} | {r['cost_s']:.0f} |")
@@ -102,12 +98,16 @@ def figure(rs: list[dict], path: Path) -> None:
     for ax, element in zip(axes[0], elements):
         sub = [r for r in rs if r["element"] == element]
         for ps, marker in ((25, "o"), (50, "s")):
-            pts = sorted((r for r in sub if r["growth_ps"] == ps), key=lambda r: r["lateral_cells"])
+            pts = sorted((r for r in sub if r["growth_ps"] == ps and r["thermostat"] == "all atoms"),
+                         key=lambda r: r["lateral_cells"])
             if pts:
                 x = [r["lateral_cells"] for r in pts]
                 y = [r["mu"] for r in pts]
                 err = [[r["mu"] - r["ci95"][0] for r in pts], [r["ci95"][1] - r["mu"] for r in pts]]
                 ax.errorbar(x, y, yerr=err, marker=marker, capsize=3, label=f"{ps} ps growth")
+        for r in (r for r in sub if r["thermostat"] != "all atoms"):
+            ax.errorbar([r["lateral_cells"] + 0.15], [r["mu"]], yerr=[[r["mu"] - r["ci95"][0]], [r["ci95"][1] - r["mu"]]],
+                        marker="^", capsize=3, label=f"{r['growth_ps']} ps, thermostat {r['thermostat']}")
         ax.axhline(sub[0]["hard_sphere_mu"], color="0.4", ls="--", label="hard sphere (Amini & Laird)")
         ax.set(xlabel="lateral box (unit cells)", ylabel="mu(100) (m/s/K)", title=element)
         ax.legend(fontsize=8)

@@ -4,16 +4,35 @@ Interfacial free energy from Turnbull's relation gamma = alpha * L / Omega^(2/3)
 per atom, Omega atomic volume); driving force per volume dg_v = (L / Omega) * dT / Tm; barrier
 dG* = 16 pi gamma^3 / (3 dg_v^2) * f(theta) for heterogeneous nucleation on a substrate with
 contact angle theta. Rates are returned as log10 so deep and shallow undercoolings both fit.
+
+Also the collision-limited (hard-sphere) scale of the kinetic coefficient of fcc crystal-melt
+interfaces, mu_hkl = C_hkl sqrt(k_B / (m Tm)) (Amini & Laird, PRL 97, 216102 (2006)).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from scipy.constants import atomic_mass as AMU   # kg
+
 from msgnn.settings import Settings
 
 K_B = 1.380649e-23  # J/K
 EV = 1.602176634e-19  # J
+# C_hkl of the collision-limited kinetic coefficient of fcc interfaces (Amini & Laird 2006)
+HARD_SPHERE_C = {"100": 1.44, "110": 1.10, "111": 0.64}
+
+
+def kinetic_scale(mass_amu: float, melting_point_K: float) -> float:
+    """sqrt(k_B / (m Tm)) in m/s/K: the thermal-velocity scale of a kinetic coefficient."""
+    return math.sqrt(K_B / (float(mass_amu) * AMU * float(melting_point_K)))
+
+
+def hard_sphere_mu(mass_amu: float, melting_point_K: float, orientation: str = "100") -> float | None:
+    """The collision-limited kinetic coefficient C_hkl sqrt(k_B / (m Tm)) (m/s/K) of an fcc
+    interface; None for an orientation without a published C_hkl."""
+    c = HARD_SPHERE_C.get(str(orientation))
+    return None if c is None else c * kinetic_scale(mass_amu, melting_point_K)
 
 
 def heterogeneous_factor(contact_angle_deg: float) -> float:

@@ -1,7 +1,7 @@
 # Helpers shared by the stage files: condition lists, input functions, path patterns. No science here.
 from pathlib import Path
 
-from msgnn.workflow.config import conditions, growth_conditions, stage_settings
+from msgnn.workflow.config import conditions, growth_conditions, orientations, stage_settings
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
@@ -64,9 +64,9 @@ def md_slab_settings(orientation=None):
     return (slab.replace(orientation=orientation) if orientation else slab).to_dict()
 
 
-def md_orientations():
-    return [config["md"]["orientation"]] + [o for o in config["md"]["extra_orientations"]
-                                            if o != config["md"]["orientation"]]
+def md_orientations(material):
+    """The material's interface normals, the primary one first."""
+    return orientations(config, material)
 
 
 def md_replica_runs(material, orientation, temperature):
@@ -74,10 +74,10 @@ def md_replica_runs(material, orientation, temperature):
                   replica=range(config["md"]["replicas"]))
 
 
-def primary_snapshots():
+def primary_snapshots(wildcards):
     """Input of the rules that read one MD run per condition: replica 0 at the primary orientation."""
-    return expand(rules.md_run.output.snapshots, orientation=config["md"]["orientation"], replica=0,
-                  allow_missing=True)[0]
+    return rules.md_run.output.snapshots.format(orientation=md_orientations(wildcards.material)[0], replica=0,
+                                                **wildcards)
 
 
 def md_checkpoint_dir(wildcards, output):

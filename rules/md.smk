@@ -31,7 +31,7 @@ rule md_condition:
     # the condition's MD result used downstream: replica mean and standard error of v at the
     # primary orientation (replica records kept under "replicas")
     input:
-        runs=lambda wc: md_replica_runs(wc.material, config["md"]["orientation"], wc.temperature),
+        runs=lambda wc: md_replica_runs(wc.material, md_orientations(wc.material)[0], wc.temperature),
     output:
         run="results/md/{material}/T{temperature}/run.json",
     log:
@@ -50,7 +50,7 @@ rule md_condition:
 
 rule md_kinetics:
     input:
-        runs=lambda wc: [run for o in md_orientations() for t in material_temperatures(wc.material)
+        runs=lambda wc: [run for o in md_orientations(wc.material) for t in material_temperatures(wc.material)
                          for run in md_replica_runs(wc.material, o, t)],
     output:
         kinetics="results/md/{material}/kinetics.json",
@@ -82,7 +82,7 @@ rule md_melting:
                     subcategory="{material}", labels={"material": "{material}", "figure": "coexistence T(t)"}),
     params:
         material=md_material,
-        md=md_slab_settings(),
+        md=lambda wc: md_slab_settings(md_orientations(wc.material)[0]),
         melting=SETTINGS.md_melting.to_dict(),
         seed=lambda wc: condition_seed(config, "md_melting", wc.material),
     log:
@@ -130,7 +130,7 @@ rule md_nucleation:
 
 rule atomic_graphs:
     input:
-        snapshots=primary_snapshots(),
+        snapshots=primary_snapshots,
     output:
         "results/graphs/atomic/{material}/T{temperature}.pt",
     params:
@@ -149,3 +149,62 @@ rule atomic_graphs:
     script:
         "../workflow_scripts/atomic_graphs.py"
 
+
+
+rule md_descriptors:
+    # a material's cheap descriptors from short bulk runs at its coexistence Tm (msgnn/md/bulk.py):
+    # crystal and liquid volumes, latent heat, the liquid's g(r) and D(T), the solid/liquid
+    # classifier's accuracy on both; nothing from a growth run
+    input:
+        melting_point=rules.md_melting.output.melting_point,
+    output:
+        descriptors="results/md/{material}/descriptors.json",
+        plot=report("results/md/{material}/descriptors.png", category="MD", subcategory="{material}",
+                    labels={"material": "{material}", "figure": "g(r), D(T)"}),
+    params:
+        material=md_material,
+        bulk=SETTINGS.md_bulk.to_dict(),
+        temperatures=lambda wc: material_temperatures(wc.material),
+        melt_temperature_factor=SETTINGS.md_slab.melt_temperature_factor,
+        barostat_damp_ps=SETTINGS.md_slab.barostat_damp_ps,
+        seed=lambda wc: condition_seed(config, "md_descriptors", wc.material),
+    log:
+        "results/logs/md/md_descriptors/{material}.log",
+    benchmark:
+        "results/benchmarks/md/md_descriptors/{material}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_descriptors.py"
+
+
+rule md_interface:
+    # the stationary crystal-liquid interface at the coexistence Tm, per orientation: a slab run
+    # (msgnn/md/slab.py) at Tm whose snapshots are the model's atomic-scale input; its velocity,
+    # ~0 if Tm is right, is a check of Tm, not an input
+    input:
+        melting_point=rules.md_melting.output.melting_point,
+    output:
+        run="results/md/{material}/{orientation}/interface/run.json",
+        snapshots="results/md/{material}/{orientation}/interface/snapshots.npz",
+    params:
+        material=md_material,
+        md=lambda wc: md_slab_settings(wc.orientation),
+        seed=lambda wc: condition_seed(config, "md_interface", wc.material, wc.orientation),
+        checkpoint_dir=md_checkpoint_dir,
+    log:
+        "results/logs/md/md_interface/{material}_{orientation}.log",
+    benchmark:
+        "results/benchmarks/md/md_interface/{material}_{orientation}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_interface.py"

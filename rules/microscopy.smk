@@ -68,7 +68,7 @@ rule microscopy_hrtem:
     # abTEM, lattice-fringe segmentation into crystalline / disordered domains scored against the
     # MD solid labels, and the per-cluster crystallinity of the nanoscale (rho = 10) clusters
     input:
-        snapshots=primary_snapshots(),
+        snapshots=primary_snapshots,
     output:
         hrtem="results/microscopy/{material}/T{temperature}/hrtem/hrtem.tif",
         haadf="results/microscopy/{material}/T{temperature}/hrtem/haadf.tif",

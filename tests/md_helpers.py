@@ -11,6 +11,10 @@ AL_CONFIG = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs
 AL = Material.from_dict(AL_CONFIG)
 SI = Material(element="Si", potential="Si.sw", pair_style="sw", lattice="diamond",
               lattice_constant_A=5.431, reference_melting_point_K=1691, timestep_fs=1.0)
+FE = Material(element="Fe", potential="Fe_mm.eam.fs", pair_style="eam/fs", lattice="bcc",
+              lattice_constant_A=2.855, reference_melting_point_K=1772, timestep_fs=2.0)
+MG = Material(element="Mg", potential="Mg_mm.eam.fs", pair_style="eam/fs", lattice="hcp",
+              lattice_constant_A=3.21, reference_melting_point_K=914, timestep_fs=2.0)
 
 
 def bulk_solid_fraction(material: Material, temperature_K: float, *, liquid: bool = False, cells: int = 3,

@@ -70,13 +70,16 @@ def test_outputs_follow_the_contract(runs, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "snapshots.npz"]
 
 
-@pytest.mark.parametrize("orientation, cells, atoms_per_repeat, repeat_area_a2",
-                         [("110", [3, 2, 10], 8, math.sqrt(2)), ("111", [2, 1, 9], 24, math.sqrt(12))])
-def test_rotated_slabs_grow_below_tm(orientation, cells, atoms_per_repeat, repeat_area_a2):
-    """(110) and (111) slabs: atom count and interface area follow the rotated repeat cell (fcc:
-    8 and 24 atoms per repeat of 2 and 6 a^3), the crystal is classified solid and fcc, and it grows."""
+@pytest.mark.parametrize("orientation, cells, repeats, atoms_per_repeat, repeat_area_a2",
+                         [("110", [3, 3, 14], (3, 2, 10), 8, math.sqrt(2)),
+                          ("111", [3, 2, 16], (2, 1, 9), 24, math.sqrt(12))])
+def test_rotated_slabs_grow_below_tm(orientation, cells, repeats, atoms_per_repeat, repeat_area_a2):
+    """(110) and (111) slabs: `cells` counts (100) cubes and the rotated repeats nearest that box are
+    built; atom count and interface area follow the rotated repeat cell (fcc: 8 and 24 atoms per
+    repeat of 2 and 6 a^3), the crystal is classified solid and fcc, and it grows."""
     rec, snap = run_condition("Al", AL, MD.replace(orientation=orientation, cells=cells), 760, seed=11)
-    nx, ny, nz = cells
+    nx, ny, nz = repeats
+    assert tuple(rec["repeat_cells"]) == repeats
     a = rec["lattice_constant_A"]
     assert rec["orientation"] == orientation
     assert rec["n_atoms"] == atoms_per_repeat * nx * ny * nz

@@ -10,10 +10,12 @@ from msgnn.workflow.config import load, schema, stage_settings
 from conftest import SMOKE_CONFIG
 
 # config keys that are not settings of a rule's computation: inputs named per condition (real
-# files), and the keys that select which MD runs exist (rules/common.smk reads them)
+# files), the keys that select which MD runs exist (rules/common.smk reads them), and the
+# materials left out of the library (rules/library.smk)
 NOT_SETTINGS = {("microscopy", "real_images"), ("microscopy", "real_series"), ("reactor", "real_logs"),
                 ("md", "replicas"), ("md", "extra_orientations"), ("materials", "temperatures_K"),
-                ("materials", "md_temperatures_K"), ("materials", "nucleation_temperatures_K")}
+                ("materials", "md_temperatures_K"), ("materials", "nucleation_temperatures_K"),
+                ("materials", "orientations"), ("library_exclude",)}
 
 
 def _schema_keys(sub: dict, path=()) -> set[tuple]:

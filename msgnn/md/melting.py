@@ -152,7 +152,7 @@ def melting_point(material_name: str, material: Material, md: SlabSettings, melt
                   "the crystal's NPT lattice constant at the reference Tm): Tm = mean plateau temperature; "
                   "uncertainty = standard error of the mean over replicas (not below the propagated "
                   "block-average errors)",
-        "orientation": md.orientation, "lattice_constant_A": densities.a_T,
+        "orientation": md.orientation, "lattice_constant_A": densities.a_T, "c_over_a": densities.c_over_a,
         "liquid_volume_per_atom_A3": densities.v_liquid,
         "replicas": len(replicas), "replicas_used": len(good),
         "replica_melting_points_K": [r["melting_point_K"] for r in replicas],

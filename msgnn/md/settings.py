@@ -3,7 +3,7 @@
 - `Material`: a material's keys that its runs depend on; the temperature lists, which only
   select runs, are left out (`Material.from_section(config["materials"][name])`).
 - `SlabSettings`: the `md` keys a slab run depends on; `for_material` applies the material's
-  overrides (cells, melt_steps, equilibrate_steps, growth_steps, sample_every).
+  overrides (cells, melt_steps, equilibrate_steps, growth_steps, sample_every, thermostat).
 - `KineticsSettings`: the `md` key of the per-material v(T) analysis.
 - `MeltingSettings` (`md.melting`) and `NucleationSettings` (`md.nucleation`), each with
   `for_material` applying its per-material step override.
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from msgnn.settings import Settings
 
-SLAB_OVERRIDES = ("cells", "melt_steps", "equilibrate_steps", "growth_steps", "sample_every")
+SLAB_OVERRIDES = ("cells", "melt_steps", "equilibrate_steps", "growth_steps", "sample_every", "thermostat")
 
 
 @dataclass(frozen=True)
 class Material(Settings):
-    """One entry of config `materials`, without its temperature lists. The last five fields are
+    """One entry of config `materials`, without its temperature lists. The last six fields are
     optional per-material overrides of the slab settings (None: the `md` value)."""
     SECTION = ("materials",)
     element: str
@@ -38,6 +38,7 @@ class Material(Settings):
     equilibrate_steps: int | None = None
     growth_steps: int | None = None
     sample_every: int | None = None
+    thermostat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class SlabSettings(Settings):
     snapshots: int
     expansion_steps: int
     thermostat_damp_ps: float
+    thermostat: str
+    thermostat_zone_A: float
     barostat_damp_ps: float
     transient_ps: float
     interface_probe_A: float
@@ -114,3 +117,17 @@ class NucleationSettings(Settings):
 
     def for_material(self, name: str) -> NucleationSettings:
         return self.replace(max_steps=int(self.material_max_steps.get(name, self.max_steps)))
+
+
+@dataclass(frozen=True)
+class BulkSettings(Settings):
+    """`md.bulk`: the short bulk runs at Tm giving a material's cheap descriptors (rule md_descriptors)."""
+    SECTION = ("md", "bulk")
+    target_atoms: int
+    equilibrate_steps: int
+    average_steps: int
+    melt_steps: int
+    msd_steps: int
+    sample_every: int
+    rdf_bins: int
+    max_liquid_solid_fraction: float

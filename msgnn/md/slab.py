@@ -26,7 +26,7 @@ from msgnn.md import fit
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, SlabSettings
 from msgnn.md.snapshots import write_snapshots
-from msgnn.md.structure import LATTICES, classification_commands, lattice_command, structure_types
+from msgnn.md.structure import LATTICES, classification_commands, lattice_command, repeat_cells, structure_types
 from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom, setup_potential
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,14 @@ SERIES = ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper", "box_lz_A", "t
 class Densities(NamedTuple):
     """Bulk NPT results at T (None where not measured): crystal lattice constant (Å), liquid
     volume per atom at T and at the melt temperature (Å^3), mean potential energy per atom of the
-    crystal and of the liquid (eV), and the input script."""
+    crystal and of the liquid (eV), the input script, and (hcp) the crystal's c/a at T."""
     a_T: float
     v_liquid: float | None = None
     v_melt: float | None = None
     pe_crystal_eV: float | None = None
     pe_liquid_eV: float | None = None
     input_script: str | None = None
+    c_over_a: float | None = None
 
 
 def measure_densities(material: Material, temperature_K: float, seed: int, md: SlabSettings) -> Densities:
@@ -54,28 +55,33 @@ def measure_densities(material: Material, temperature_K: float, seed: int, md: S
     then the same box melted at `md.melt_temperature_factor` x Tm_ref, then brought back to T.
     With expansion_steps = 0: the config lattice constant only. pe_liquid - pe_crystal is the
     latent heat at T (zero pressure, equal kinetic energies). SimulationError if a(T) is not
-    within 10 % of the config's (the crystal melted or blew up)."""
+    within 10 % of the config's (the crystal melted or blew up). hcp: the crystal box relaxes a and
+    c separately (barostat aniso, x and y coupled), which gives c/a at T."""
     a0 = float(material.lattice_constant_A)
     steps = md.expansion_steps
     if steps <= 0:
         return Densities(a0)
-    n = {"diamond": 3, "fcc": 4, "bcc": 5}[material.lattice]
+    hcp = material.lattice == "hcp"
+    n = {"diamond": (3, 3, 3), "fcc": (4, 4, 4), "bcc": (5, 5, 5), "hcp": (5, 3, 3)}[material.lattice]
     T = float(temperature_K)
     t_melt = md.melt_temperature_K(material)
     half = max((steps // 2) // 10 * 10, 10)
     with open_lammps(material, f"{material.element} NPT crystal/liquid at {T:g} K") as lmp:
-        create_box(lmp, material, f"lattice {material.lattice} {a0}", (n, n, n))
+        create_box(lmp, material, lattice_command(material.lattice, a0, "0001") if hcp
+                   else f"lattice {material.lattice} {a0}", n)
         lmp(f"velocity all create {2 * T} {seed} mom yes rot yes dist gaussian")
-        lmp(f"fix npt all npt temp {T} {T} 0.1 iso 0 0 1.0")
+        lmp(f"fix npt all npt temp {T} {T} 0.1 {'aniso 0 0 1.0 couple xy' if hcp else 'iso 0 0 1.0'}")
         lmp(f"run {max(steps - half, 0)}")
         lmp("variable lx_now equal lx")
+        lmp("variable lz_now equal lz")
         lmp("variable vol_now equal vol/atoms")
         lmp("variable pe_now equal pe/atoms")
         lmp("reset_timestep 0")
-        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now v_pe_now")
+        lmp(f"fix avg all ave/time 10 {half // 10} {half} v_lx_now v_pe_now{' v_lz_now' if hcp else ''}")
         lmp(f"run {half}")
         check_finite(lmp, "the NPT crystal run")
-        a_T = float(lmp.lmp.extract_fix("avg", 0, 1, 0)) / n
+        a_T = float(lmp.lmp.extract_fix("avg", 0, 1, 0)) / n[0]
+        c_over_a = float(lmp.lmp.extract_fix("avg", 0, 1, 2)) / n[2] / a_T if hcp else None
         if not 0.9 * a0 < a_T < 1.1 * a0:
             raise SimulationError(f"{lmp.context}: NPT crystal lattice constant {a_T:.3f} Å is implausible "
                                   f"(config {a0} Å); the crystal melted or blew up")
@@ -98,7 +104,7 @@ def measure_densities(material: Material, temperature_K: float, seed: int, md: S
         lmp(f"run {half}")
         check_finite(lmp, "the NPT liquid run")
         return Densities(a_T, float(lmp.lmp.extract_fix("avg", 0, 1, 0)), v_melt,
-                         pe_crystal, float(lmp.lmp.extract_fix("avg", 0, 1, 1)), lmp.input_script)
+                         pe_crystal, float(lmp.lmp.extract_fix("avg", 0, 1, 1)), lmp.input_script, c_over_a)
 
 
 def _rescale_liquid(c: Lammps, zlo: float, lz_built: float, lz_now: float, lz_liquid_new: float, tag: str) -> float:
@@ -269,7 +275,7 @@ def _start(plan: _Plan, ckpt_dir: Path | None) -> dict:
     except SimulationError as exc:   # name the condition and the potential, keep LAMMPS's own message
         raise SimulationError(f"{plan.context}: {exc}") from None
     measured = d.input_script is not None
-    return {"key": key, "a_T": d.a_T, "v_liquid": d.v_liquid, "v_melt": d.v_melt,
+    return {"key": key, "a_T": d.a_T, "c_over_a": d.c_over_a, "v_liquid": d.v_liquid, "v_melt": d.v_melt,
             "bulk_pe": {"pe_crystal_eV": d.pe_crystal_eV, "pe_liquid_eV": d.pe_liquid_eV} if measured else {},
             "density_scripts": [d.input_script] if measured else [], "k": 0, "checkpoints": 0,
             "series": {name: [] for name in SERIES},
@@ -282,10 +288,18 @@ def _build(c: Lammps, plan: _Plan, state: dict) -> None:
     T, seed = plan.T, plan.seed
     c.comment(f"msgnn slab: {plan.name} T={plan.temperature_K} K orientation {plan.md.orientation}; "
               f"a(T)={state['a_T']:.5f} A from an NPT crystal run")
-    build_two_phase(c, plan.material, plan.md, Densities(state["a_T"], state["v_liquid"], state["v_melt"]), T, seed)
+    build_two_phase(c, plan.material, plan.md, _densities(state), T, seed)
     c.comment("growth at T: barostat along z only, lateral box fixed; Langevin on all atoms")
-    c(f"velocity solid create {T:.2f} {seed + 3} mom yes rot no dist gaussian")
-    _growth_fixes(c, plan, seed + 4)
+    # the crystal starts on its lattice sites: with the thermostat on every atom it is at T within a
+    # picosecond; with the thermostat far from the interfaces it starts at 2T (equipartition halves it)
+    t_solid = T if plan.md.thermostat == "all" else 2 * T
+    c(f"velocity solid create {t_solid:.2f} {seed + 3} mom yes rot no dist gaussian")
+    _growth_fixes(c, plan, state, seed + 4)
+
+
+def _densities(state: dict) -> Densities:
+    """The bulk results the slab is built from, as kept in the growth state."""
+    return Densities(state["a_T"], state["v_liquid"], state["v_melt"], c_over_a=state.get("c_over_a"))
 
 
 def _resume(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path) -> None:
@@ -303,13 +317,37 @@ def _resume(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path) -> None:
     c("thermo 0"); c("thermo_modify lost error norm no")
     for cmd in classification_commands(plan.material.lattice, state["a_T"]):
         c(cmd)
-    _growth_fixes(c, plan, lammps_seed(plan.seed * 7919 + int(state["step"])))
+    _growth_fixes(c, plan, state, lammps_seed(plan.seed * 7919 + int(state["step"])))
 
 
-def _growth_fixes(c: Lammps, plan: _Plan, langevin_seed: int) -> None:
-    T = plan.T
-    c(f"fix lang all langevin {T:.2f} {T:.2f} {plan.md.thermostat_damp_ps} {langevin_seed} zero yes")
-    c(f"fix integ all nph z 0.0 0.0 {plan.md.barostat_damp_ps}")
+def _growth_fixes(c: Lammps, plan: _Plan, state: dict, langevin_seed: int) -> None:
+    """The growth run's fixes: Langevin at T and a barostat along z only. md.thermostat "all":
+    Langevin on every atom. "far": only on the atoms within md.thermostat_zone_A of the crystal's
+    centre plane and of the liquid's (half a box away), a group re-evaluated every 10 steps whose
+    planes follow the box's z dilation, so the latent heat released at the interfaces reaches the
+    thermostat by conduction; the total momentum is zeroed every 100 steps instead of the random
+    forces (a dynamic group has no atoms when the fix is set up)."""
+    T, md = plan.T, plan.md
+    if md.thermostat == "all":
+        c(f"fix lang all langevin {T:.2f} {T:.2f} {md.thermostat_damp_ps} {langevin_seed} zero yes")
+        c(f"fix integ all nph z 0.0 0.0 {md.barostat_damp_ps}")
+        return
+    if state["centre_fraction"] is None:
+        c("run 0")
+        s0 = _sample(c, plan.material.lattice, False)
+        Lz0 = s0["boxhi"][2] - s0["boxlo"][2]
+        state["centre_fraction"] = (fit.slab_centre(s0["x"][:, 2], s0["solid"], Lz0, s0["boxlo"][2])
+                                    - s0["boxlo"][2]) / Lz0
+    c.comment(f"thermostat far from the interfaces: within {md.thermostat_zone_A} A of the crystal's and the "
+              f"liquid's centre planes (crystal centre at {state['centre_fraction']:.4f} of the box length)")
+    c(f"variable zone_f equal {md.thermostat_zone_A}/lz")
+    c(f"variable dz_c atom abs((z-zlo)/lz-{state['centre_fraction']:.6f})")
+    c("variable dz_p atom (v_dz_c<0.5)*v_dz_c+(v_dz_c>=0.5)*(1-v_dz_c)")   # periodic distance (box fractions)
+    c("variable in_zone atom (v_dz_p<v_zone_f)||(v_dz_p>0.5-v_zone_f)")
+    c("group far dynamic all var in_zone every 10")
+    c(f"fix lang far langevin {T:.2f} {T:.2f} {md.thermostat_damp_ps} {langevin_seed}")
+    c(f"fix integ all nph z 0.0 0.0 {md.barostat_damp_ps}")
+    c("fix mom all momentum 100 linear 1 1 1")
 
 
 def _grow(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path | None, started: float) -> dict:
@@ -317,7 +355,7 @@ def _grow(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path | None, started: f
     and interface temperature, at `plan.snapshot_at` a full snapshot, every `plan.checkpoint_every`
     samples a checkpoint. Returns the slab's geometry (n_atoms, area_A2, n_density_per_A3)."""
     c("run 0")
-    geometry = _geometry(c, state["a_T"], plan.material.lattice)
+    geometry = _geometry(c, _densities(state), plan.material.lattice)
     if state["k"] == 0:
         s0 = _sample(c, plan.material.lattice, False)
         Lz0 = s0["boxhi"][2] - s0["boxlo"][2]
@@ -345,11 +383,11 @@ def _grow(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path | None, started: f
     return geometry
 
 
-def _geometry(c: Lammps, a_T: float, lattice: str) -> dict:
+def _geometry(c: Lammps, densities: Densities, lattice: str) -> dict:
     boxlo, boxhi, *_ = c.lmp.extract_box()
     Lx, Ly = boxhi[0] - boxlo[0], boxhi[1] - boxlo[1]
-    return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": Lx * Ly,
-            "n_density_per_A3": LATTICES[lattice].atoms_per_cell / a_T ** 3}   # atoms / Å^3 in the crystal
+    return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": Lx * Ly,     # n_density: atoms / Å^3 in the crystal
+            "n_density_per_A3": 1.0 / LATTICES[lattice].volume_per_atom(densities.a_T, densities.c_over_a)}
 
 
 def _sample(c: Lammps, lattice: str, full: bool) -> dict:
@@ -476,11 +514,13 @@ def _record(plan: _Plan, state: dict, geometry: dict, lammps: dict, resumed_from
         "latent_heat_from_slab_eV_per_atom": fits["latent_slab"],
         "atomic_volume_m3": 1.0 / geometry["n_density_per_A3"] * 1e-30,
         "lattice_constant_A": state["a_T"],
+        "c_over_a": state.get("c_over_a"),
         "liquid_volume_per_atom_A3": state["v_liquid"],
         "melt_liquid_volume_per_atom_A3": state["v_melt"],
         "interface_area_m2": geometry["area_A2"] * 1e-20,
         "n_atoms": n_atoms,
         "cells": [int(v) for v in md.cells],
+        "repeat_cells": list(repeat_cells(material.lattice, md.orientation, md.cells, state.get("c_over_a"))),
         "timestep_fs": float(material.timestep_fs),
         "lammps_version": lammps["version"],
         "lammps_packages": lammps["packages"],
@@ -503,7 +543,10 @@ def _record(plan: _Plan, state: dict, geometry: dict, lammps: dict, resumed_from
         "interface_temperature_K": t_int,
         "interface_heating_K": (t_int - plan.T) if t_int is not None else None,
         "bulk_temperature_K": float(np.nanmean(t_bulk)) if t_bulk else None,
-        "thermostat": f"langevin damp {md.thermostat_damp_ps} ps on all atoms; nph z-only barostat damp "
+        "thermostat": f"langevin damp {md.thermostat_damp_ps} ps on "
+                      + ("all atoms" if md.thermostat == "all" else
+                         f"the atoms within {md.thermostat_zone_A} A of the crystal's and the liquid's centre planes")
+                      + "; nph z-only barostat damp "
                       f"{md.barostat_damp_ps} ps",
         "synthetic": False,
         "md_settings": md.to_dict(),
@@ -559,8 +602,9 @@ def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: 
     a_T, v_liquid, v_melt = densities.a_T, densities.v_liquid, densities.v_melt
     T = float(temperature_K)
     t_melt = md.melt_temperature_K(material)
-    nx, ny, nz = (int(v) for v in md.cells)
-    create_box(c, material, lattice_command(lattice, a_T, md.orientation), (nx, ny, nz), atom_map=True)
+    nx, ny, nz = repeat_cells(lattice, md.orientation, md.cells, densities.c_over_a)
+    create_box(c, material, lattice_command(lattice, a_T, md.orientation, densities.c_over_a), (nx, ny, nz),
+               atom_map=True)
     c("thermo_modify lost error norm no")
     c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
     c("group solid region xtal"); c("group liquid subtract all solid")
@@ -578,7 +622,8 @@ def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: 
     # atoms_per_cell * cells / 2: a rotated (110)/(111) repeat cell holds 2 or 6 cubic cells.
     c("variable n_liquid equal count(liquid)")
     n_liquid = int(round(c.lmp.extract_variable("n_liquid")))
-    overhang_A3 = (0.5 * int(c.lmp.get_natoms()) - n_liquid) * a_T ** 3 / info.atoms_per_cell
+    v_crystal = info.volume_per_atom(a_T, densities.c_over_a)
+    overhang_A3 = (0.5 * int(c.lmp.get_natoms()) - n_liquid) * v_crystal
 
     def liquid_zone_A(v_per_atom: float) -> float:
         return (n_liquid * v_per_atom + overhang_A3) / area
@@ -599,5 +644,5 @@ def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: 
     check_finite(c, "equilibration")
     c("unfix lang"); c("unfix integ")
     return {"n_atoms": int(c.lmp.get_natoms()), "area_A2": float(area),
-            "n_density_per_A3": info.atoms_per_cell / a_T ** 3, "zlo_A": float(zlo), "lz_A": float(lz_now),
+            "n_density_per_A3": 1.0 / v_crystal, "zlo_A": float(zlo), "lz_A": float(lz_now),
             "cells": [nx, ny, nz]}

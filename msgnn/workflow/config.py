@@ -61,6 +61,8 @@ def validate(config: dict, source: str = "config") -> dict:
         temps = mat["temperatures_K"]
         if len(set(temps)) != len(temps):
             raise ConfigError(f"{source}: invalid value at 'materials.{name}.temperatures_K': duplicate temperatures")
+    for name in cfg["materials"]:
+        orientations(cfg, name, source)
     tune = cfg["tune"]
     if tune["grace_period_s"] <= tune["heartbeat_interval_s"]:
         raise ConfigError(f"{source}: invalid value at 'tune.grace_period_s': {tune['grace_period_s']} must exceed "
@@ -90,6 +92,23 @@ def conditions(config: dict) -> list[tuple[str, int]]:
             for t in sorted({int(round(x)) for x in [*mat["temperatures_K"], *mat.get("md_temperatures_K", [])]})]
 
 
+def orientations(config: dict, material: str, source: str = "config") -> list[str]:
+    """The interface normals of a material's slab runs, the primary one first: the material's own
+    `orientations`, else md.orientation and md.extra_orientations. ConfigError if one does not
+    belong to the material's lattice (cubic: 100, 110, 111; hcp: 0001, 10-10)."""
+    from msgnn.md.structure import HCP_ORIENTATIONS, ORIENTATIONS
+    mat, md = config["materials"][material], config["md"]
+    chosen = mat.get("orientations") or list(dict.fromkeys([md["orientation"], *md["extra_orientations"]]))
+    allowed = HCP_ORIENTATIONS if mat["lattice"] == "hcp" else tuple(ORIENTATIONS)
+    wrong = [o for o in chosen if o not in allowed]
+    if wrong:
+        where = f"materials.{material}.orientations" if mat.get("orientations") else "md.orientation/extra_orientations"
+        raise ConfigError(f"{source}: invalid value at '{where}': {wrong} is not an interface normal of a "
+                          f"{mat['lattice']} crystal (expected some of {list(allowed)}"
+                          + ("; give an hcp material its own 'orientations'" if mat["lattice"] == "hcp" else "") + ")")
+    return chosen
+
+
 def condition_seed(config: dict, *keys) -> int:
     """A seed derived from the run's seed and the given keys (e.g. wildcards); stable across runs."""
     h = hashlib.sha256(json.dumps([config["seed"], *map(str, keys)]).encode()).hexdigest()
@@ -109,7 +128,8 @@ def stage_settings(config: dict) -> SimpleNamespace:
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
     from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
-    from msgnn.md.settings import KineticsSettings, Material, MeltingSettings, NucleationSettings, SlabSettings
+    from msgnn.md.settings import (BulkSettings, KineticsSettings, Material, MeltingSettings, NucleationSettings,
+                                   SlabSettings)
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings, MicrographSettings
     from msgnn.reactor.settings import LogGenerator, RecoveryStudy
 
@@ -118,6 +138,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
         md_slab=SlabSettings.from_section(config["md"]),
         md_kinetics=KineticsSettings.from_section(config["md"]),
         md_melting=MeltingSettings.from_dict(config["md"]["melting"]),
+        md_bulk=BulkSettings.from_dict(config["md"]["bulk"]),
         md_nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]),
         nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
         graphs=GraphSettings.from_dict(config["graphs"]),

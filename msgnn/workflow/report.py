@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import matplotlib
@@ -17,9 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 
 from msgnn.io import atomic_path, read_json, write_json, save_figure  # noqa: E402
+from msgnn.reference import published  # noqa: E402
 
 TARGETS = ["growth_rate", "nucleation_density", "lambda"]
 TARGET_LABELS = {"growth_rate": "log10 growth rate (m/s)",
@@ -29,10 +28,6 @@ TARGET_LABELS = {"growth_rate": "log10 growth rate (m/s)",
 # MS-GNN and both baselines get the same Optuna budget; the *_default rows use config values.
 MODEL_DIRS = {"msgnn": "msgnn_tuned", "mlp": "mlp_tuned", "svr": "svr_tuned",
               "msgnn_default": "msgnn", "mlp_default": "mlp", "svr_default": "svr", "mean": "mean"}
-
-
-def published() -> dict:
-    return yaml.safe_load(resources.files("msgnn.reference").joinpath("published.yaml").read_text())
 
 
 def improvement_percent(models: dict) -> float | None:
