@@ -51,6 +51,7 @@ rule library:
         kinetics="data/library/kinetics.csv",
         mu="data/library/mu.csv",
         diffusivity="data/library/diffusivity.csv",
+        interface_table="data/library/interfaces.csv",
         summary="data/library/summary.json",
         interfaces=[f"data/library/interfaces/{m}_{o}.npz" for m in LIBRARY for o in md_orientations(m)],
         provenance=directory("data/library/provenance"),

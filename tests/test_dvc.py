@@ -28,7 +28,10 @@ REACTOR_AND_DOWNSTREAM = {"reactor_log", "reactor_kinetics", "reactor_recovery",
                           "train_tuned", "tune", "tune_baseline", "tune_worker", "report", "all"}
 # rules that do not run in every configuration: DVC outputs must exist after every run, so their
 # records are not stage outputs
-CONDITIONAL_RULES = {"tune_worker": "runs only with tune.workers > 1"}
+CONDITIONAL_RULES = {"tune_worker": "runs only with tune.workers > 1",
+                     # the materials library's rules (data/dvc.yaml: their records are copied into data/library)
+                     "md_descriptors": "library config only", "md_interface": "library config only",
+                     "library": "library config only"}
 
 
 def stage_param_keys(dvc: dict) -> set[str]:

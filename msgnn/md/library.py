@@ -9,8 +9,9 @@ data/library/ (rule `library`, configs/library.yaml; docs/library.md).
 - mu.csv: the kinetic coefficient per material and orientation with its 95 % interval, beside the
   collision-limited scale.
 - diffusivity.csv: the liquid's D(T) at each slab temperature.
-- interfaces/{material}_{orientation}.npz: the stationary interface at Tm (positions, cell, solid
-  flags, structure types; float32, compressed): the model's atomic-scale input.
+- interfaces.csv and interfaces/{material}_{orientation}.npz: the stationary interface at Tm
+  (positions, cell, solid flags, structure types; float32, compressed): the model's atomic-scale
+  input; the table keeps each interface run's velocity at Tm as a check of Tm (not an input).
 
 A material is excluded, with the reason, when the config says so (`library_exclude`: a run that
 cannot be done, named by whoever saw it fail) or when a check here fails: the classifier cannot tell
@@ -71,8 +72,7 @@ def _exclusion(material: Material, descriptors: dict, grown_share: float | None)
     return ""
 
 
-def material_row(name: str, material: Material, melting: dict, descriptors: dict, interface_runs: dict,
-                 grown_share: float | None) -> dict:
+def material_row(name: str, material: Material, melting: dict, descriptors: dict, grown_share: float | None) -> dict:
     from pymatgen.core import Element
     mass = float(material.mass_amu or Element(material.element).atomic_mass)
     pub, source = published_melting_point(material.potential)
@@ -96,8 +96,6 @@ def material_row(name: str, material: Material, melting: dict, descriptors: dict
         "classifier_liquid_solid_fraction": descriptors["classifier"]["liquid_solid_fraction"],
         "cna_crystal_fraction_at_tm": descriptors["classifier"].get("crystal_structure_fraction"),
         "grown_lattice_share": grown_share,
-        # the interface runs at Tm: |v| small if Tm is right (a check of Tm, not a model input)
-        **{f"tm_check_velocity_{o}_m_per_s": r["velocity_m_per_s"] for o, r in interface_runs.items()},
         "excluded": _exclusion(material, descriptors, grown_share),
     }
 
@@ -137,7 +135,7 @@ def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by
     kinetics, interfaces {orientation: (run.json, snapshots.npz)}, growth_snapshots)."""
     out = Path(out_dir)
     (out / "interfaces").mkdir(parents=True, exist_ok=True)
-    mats, kin, mu, diff = [], [], [], []
+    mats, kin, mu, diff, faces = [], [], [], [], []
     for name, material in materials.items():
         if name in excluded_by_config:
             mats.append({"material": name, "element": material.element, "potential": material.potential,
@@ -147,9 +145,8 @@ def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by
         f = inputs[name]
         melting, descriptors = read_json_object(f["melting"]), read_json_object(f["descriptors"])
         kinetics = read_json_object(f["kinetics"])
-        interface_runs = {o: read_json_object(run) for o, (run, _) in f["interfaces"].items()}
         grown = lattice_share(f["growth_snapshots"], material.lattice)
-        row = material_row(name, material, melting, descriptors, interface_runs, grown)
+        row = material_row(name, material, melting, descriptors, grown)
         mats.append(row)
         tm = row["melting_point_K"]
         kin += kinetics_rows(name, kinetics, tm)
@@ -157,13 +154,21 @@ def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by
         diff += [{"material": name, "temperature_K": d["temperature_K"], "diffusivity_m2_per_s": d["diffusivity_m2_per_s"],
                   "stderr_m2_per_s": d["stderr_m2_per_s"], "crystallised": d["crystallised"]}
                  for d in descriptors["diffusion"]]
-        for o, (_, snaps) in f["interfaces"].items():
+        for o, (run_json, snaps) in f["interfaces"].items():
+            arrays = interface_arrays(snaps)
             with open(out / "interfaces" / f"{name}_{o}.npz", "wb") as fh:
-                np.savez_compressed(fh, **interface_arrays(snaps))
+                np.savez_compressed(fh, **arrays)
+            run = read_json_object(run_json)
+            # the interface run's velocity at Tm: ~0 if Tm is right (a check of Tm, never a model input)
+            faces.append({"material": name, "orientation": o, "file": f"interfaces/{name}_{o}.npz",
+                          "temperature_K": run["temperature_K"], "n_atoms": run["n_atoms"],
+                          "snapshots": int(arrays["positions_A"].shape[0]),
+                          "tm_check_velocity_m_per_s": run["velocity_m_per_s"],
+                          "tm_check_stderr_m_per_s": run["stderr_m_per_s"]})
         if row["excluded"]:
             log.warning("%s excluded: %s", name, row["excluded"])
     tables = {"materials": pd.DataFrame(mats), "kinetics": pd.DataFrame(kin), "mu": pd.DataFrame(mu),
-              "diffusivity": pd.DataFrame(diff)}
+              "diffusivity": pd.DataFrame(diff), "interfaces": pd.DataFrame(faces)}
     for key, df in tables.items():
         df.to_csv(out / f"{key}.csv", index=False, float_format="%.6g")
     prov = out / "provenance"

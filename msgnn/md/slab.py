@@ -65,7 +65,7 @@ def measure_densities(material: Material, temperature_K: float, seed: int, md: S
     n = {"diamond": (3, 3, 3), "fcc": (4, 4, 4), "bcc": (5, 5, 5), "hcp": (5, 3, 3)}[material.lattice]
     T = float(temperature_K)
     t_melt = md.melt_temperature_K(material)
-    half = max((steps // 2) // 10 * 10, 10)
+    half = max((steps // 2) // 20 * 20, 20)      # the liquid average uses half // 2: a multiple of 10
     with open_lammps(material, f"{material.element} NPT crystal/liquid at {T:g} K") as lmp:
         create_box(lmp, material, lattice_command(material.lattice, a0, "0001") if hcp
                    else f"lattice {material.lattice} {a0}", n)
