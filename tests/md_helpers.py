@@ -3,8 +3,8 @@ classification on a small bulk sample (test-only; the slab runs classify their o
 import numpy as np
 
 from msgnn.md.settings import Material
-from msgnn.md.structure import LATTICES, classification_commands, lattice_command
-from msgnn.md.system import create_box, open_lammps, per_atom
+from msgnn.md.structure import LATTICES, lattice_command
+from msgnn.md.system import classification, create_box, open_lammps, per_atom
 
 AL_CONFIG = {"element": "Al", "potential": "Al_mm.eam.fs", "pair_style": "eam/fs", "lattice": "fcc",
              "lattice_constant_A": 4.05, "reference_melting_point_K": 926, "timestep_fs": 2.0}   # config entry
@@ -29,7 +29,7 @@ def bulk_solid_fraction(material: Material, temperature_K: float, *, liquid: boo
     T = float(temperature_K)
     with open_lammps(material, f"{material.element} bulk at {T:g} K") as c:
         create_box(c, material, lattice_command(material.lattice, a, orientation), (cells, cells, cells))
-        for cmd in classification_commands(material.lattice, a):
+        for cmd in classification(material, a):
             c(cmd)
         if liquid:
             t_melt = 1.6 * float(material.reference_melting_point_K)

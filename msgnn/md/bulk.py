@@ -27,8 +27,8 @@ from scipy import stats
 
 from msgnn.errors import SimulationError
 from msgnn.md.settings import BulkSettings, Material
-from msgnn.md.structure import CNA_TO_TYPE, LATTICES, STRUCTURE_TYPES, classification_commands, lattice_command
-from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom
+from msgnn.md.structure import CNA_TO_TYPE, LATTICES, STRUCTURE_TYPES, lattice_command
+from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def bulk_descriptors(material: Material, settings: BulkSettings, melting_point_K
             raise SimulationError(f"{context}: crystal lattice constant {a_T:.3f} Å at Tm is implausible "
                                   f"(config {a0} Å): the crystal melted or the potential does not hold it")
         # the classifier as the slab runs use it: its cutoff at the crystal's lattice constant at T
-        for cmd in classification_commands(lattice, a_T):
+        for cmd in classification(material, a_T):
             c(cmd)
         c(f"compute rdf all rdf {settings.rdf_bins}")
         crystal = _averages(c, lattice, settings.average_steps, every)

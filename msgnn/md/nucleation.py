@@ -40,8 +40,8 @@ import numpy as np
 from msgnn.io import read_json, save_figure, sha256, write_json
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, NucleationSettings
-from msgnn.md.structure import LATTICES, classification_commands, lattice_command
-from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom
+from msgnn.md.structure import LATTICES, lattice_command
+from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def _melt_and_quench(c: Lammps, material: Material, s: NucleationSettings, T: fl
     tdamp, pdamp = float(s.thermostat_damp_ps), float(s.barostat_damp_ps)
     c.comment(f"msgnn homogeneous nucleation: {n}^3 {lattice} cells melted at {t_melt:.0f} K, quenched to {T:g} K")
     create_box(c, material, lattice_command(lattice, a), (n, n, n), atom_map=True)
-    for cmd in classification_commands(lattice, a):
+    for cmd in classification(material, a):
         c(cmd)
     c(f"variable solidlike atom c_bonds>={info.min_bonds}")
     c("group solidlike empty")

@@ -26,8 +26,8 @@ from msgnn.md import fit
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, SlabSettings
 from msgnn.md.snapshots import write_snapshots
-from msgnn.md.structure import LATTICES, classification_commands, lattice_command, repeat_cells, structure_types
-from msgnn.md.system import check_finite, create_box, lammps_seed, open_lammps, per_atom, setup_potential
+from msgnn.md.structure import LATTICES, lattice_command, repeat_cells, structure_types
+from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom, setup_potential
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ def _resume(c: Lammps, plan: _Plan, state: dict, ckpt_dir: Path) -> None:
     c.comment("re-issue what a restart file does not keep: potential, thermo, computes, fixes")
     setup_potential(c, plan.material)
     c("thermo 0"); c("thermo_modify lost error norm no")
-    for cmd in classification_commands(plan.material.lattice, state["a_T"]):
+    for cmd in classification(plan.material, state["a_T"]):
         c(cmd)
     _growth_fixes(c, plan, state, lammps_seed(plan.seed * 7919 + int(state["step"])))
 
@@ -608,7 +608,7 @@ def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: 
     c("thermo_modify lost error norm no")
     c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
     c("group solid region xtal"); c("group liquid subtract all solid")
-    for cmd in classification_commands(lattice, a_T):
+    for cmd in classification(material, a_T):
         c(cmd)
     c.comment("melt the outer half; the crystal half is held fixed")
     c(f"displace_atoms liquid random {0.1 * a_T:.4f} {0.1 * a_T:.4f} {0.1 * a_T:.4f} {seed} units box")

@@ -117,10 +117,18 @@ def lattice_command(lattice: str, a: float, orientation: str = "100", c_over_a: 
             f"spacing {sx:.8f} {sy:.8f} {sz:.8f}")
 
 
-def classification_commands(lattice: str, a: float, group: str = "all") -> list[str]:
-    """LAMMPS commands defining the per-atom computes `q6`, `bonds`, `coord`, `cna` (metals), `pe`, `ke`."""
+def classification_commands(lattice: str, a: float, group: str = "all", max_cutoff_A: float | None = None) -> list[str]:
+    """LAMMPS commands defining the per-atom computes `q6`, `bonds`, `coord`, `cna` (metals), `pe`, `ke`.
+    The neighbour cutoff lies between the first two shells, below `max_cutoff_A` if given (LAMMPS
+    computes cannot look beyond the pair style's cutoff: Tersoff Ge reaches 3.1 Å, while the
+    midpoint of its first two shells lies at 3.2 Å; its 4 nearest neighbours sit at 2.45 Å)."""
     info = LATTICES[lattice]
     rc = info.first_shell_cutoff(a)
+    if max_cutoff_A is not None and rc > 0.98 * max_cutoff_A:
+        rc = 0.98 * max_cutoff_A
+        if rc <= info.first_shell * a:
+            raise ValueError(f"the pair style's cutoff {max_cutoff_A:.2f} Å does not reach the first neighbour shell "
+                             f"({info.first_shell * a:.2f} Å) of {lattice} at a = {a:.3f} Å")
     cmds = [
         f"compute q6 {group} orientorder/atom degrees 1 6 nnn {info.q6_nnn} cutoff {rc:.4f} components 6",
         f"compute bonds {group} coord/atom orientorder q6 0.5",

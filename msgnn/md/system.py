@@ -10,6 +10,7 @@ import numpy as np
 from msgnn.errors import SimulationError
 from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material
+from msgnn.md.structure import classification_commands
 
 
 # the accelerated version of each pair style the wheel has (OPT for EAM, OPENMP for the rest)
@@ -20,6 +21,21 @@ ACCELERATED = {"eam": "opt", "eam/alloy": "opt", "eam/fs": "opt",
 def open_lammps(material: Material, context: str) -> Lammps:
     """A LAMMPS instance with the OPT (EAM) or OPENMP (SW, Tersoff) versions of the pair style."""
     return Lammps(ACCELERATED.get(material.pair_style), context=context)
+
+
+def pair_cutoff_A(material: Material) -> float | None:
+    """The interaction cutoff of a Tersoff potential file (max R + D, read by ASE); None for the
+    other styles, whose cutoffs reach beyond their crystal's first two neighbour shells."""
+    if material.pair_style != "tersoff":
+        return None
+    from ase.calculators.tersoff import Tersoff
+    params = Tersoff.from_lammps(str(resolve_potential(material.potential))).parameters
+    return max(p.R + p.D for p in params.values())
+
+
+def classification(material: Material, a: float) -> list[str]:
+    """The solid/liquid and structure computes (msgnn.md.structure) for this material at lattice constant a."""
+    return classification_commands(material.lattice, a, max_cutoff_A=pair_cutoff_A(material))
 
 
 def lammps_seed(seed: int) -> int:
