@@ -194,6 +194,7 @@ rule md_interface:
     params:
         material=md_material,
         md=lambda wc: md_slab_settings(wc.orientation),
+        interface=SETTINGS.md_interface.to_dict(),
         seed=lambda wc: condition_seed(config, "md_interface", wc.material, wc.orientation),
         checkpoint_dir=md_checkpoint_dir,
     log:

@@ -131,3 +131,10 @@ class BulkSettings(Settings):
     sample_every: int
     rdf_bins: int
     max_liquid_solid_fraction: float
+
+
+@dataclass(frozen=True)
+class InterfaceSettings(Settings):
+    """`md.interface`: the stationary-interface runs at Tm (rule md_interface), otherwise slab runs."""
+    SECTION = ("md", "interface")
+    snapshots: int

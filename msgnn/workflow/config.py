@@ -128,8 +128,8 @@ def stage_settings(config: dict) -> SimpleNamespace:
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
     from msgnn.learn.settings import TrainSettings, TuneScheduling, TuneSettings
-    from msgnn.md.settings import (BulkSettings, KineticsSettings, Material, MeltingSettings, NucleationSettings,
-                                   SlabSettings)
+    from msgnn.md.settings import (BulkSettings, InterfaceSettings, KineticsSettings, Material, MeltingSettings,
+                                   NucleationSettings, SlabSettings)
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings, MicrographSettings
     from msgnn.reactor.settings import LogGenerator, RecoveryStudy
 
@@ -139,6 +139,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
         md_kinetics=KineticsSettings.from_section(config["md"]),
         md_melting=MeltingSettings.from_dict(config["md"]["melting"]),
         md_bulk=BulkSettings.from_dict(config["md"]["bulk"]),
+        md_interface=InterfaceSettings.from_dict(config["md"]["interface"]),
         md_nucleation=NucleationSettings.from_dict(config["md"]["nucleation"]),
         nucleation=ClassicalNucleation.from_dict(config["nucleation"]),
         graphs=GraphSettings.from_dict(config["graphs"]),
