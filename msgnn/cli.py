@@ -1,5 +1,6 @@
 """`msgnn` command line: validate a config; the provenance of an output (its record, its lineage
-back to the raw inputs), a PROV / RO-Crate export of a run, a record for a file made outside a job."""
+back to the raw inputs), a PROV / RO-Crate export of a run, a record for a file made outside a job;
+carry finished materials-library runs between machines."""
 from __future__ import annotations
 
 import argparse
@@ -58,6 +59,20 @@ def _record(args) -> int:
     return 0
 
 
+def _library_pack(args) -> int:
+    from msgnn.md.library import pack
+    for m in args.material:
+        print(pack(args.run, m, args.out))
+    return 0
+
+
+def _library_unpack(args) -> int:
+    from msgnn.md.library import unpack
+    for a in args.archive:
+        print(f"{a}: {unpack(a, args.into)} files into {args.into}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="msgnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +108,17 @@ def main(argv=None) -> int:
     p.add_argument("--input", nargs="*", default=[], help="the files it was made from")
     p.add_argument("--results", default="results")
     p.set_defaults(func=_record)
+    p = sub.add_parser("library-pack", help="archive finished library materials (their results, provenance, "
+                                            "logs, benchmarks) so another machine can resume the library run")
+    p.add_argument("run", help="the folder the library workflow runs in")
+    p.add_argument("material", nargs="+")
+    p.add_argument("--out", default="data/library_runs", help="where the {material}.tar.xz go (default: %(default)s)")
+    p.set_defaults(func=_library_pack)
+    p = sub.add_parser("library-unpack", help="restore library-pack archives into a workflow folder; the "
+                                              "workflow then skips those materials' finished jobs")
+    p.add_argument("archive", nargs="+")
+    p.add_argument("--into", default=".", help="the workflow folder (default: %(default)s)")
+    p.set_defaults(func=_library_unpack)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

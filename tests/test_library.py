@@ -89,3 +89,20 @@ def test_library_ships_interfaces_figures_and_provenance(library):
     assert (faces["tm_check_velocity_m_per_s"].abs() < faces["material"].map(fastest)).all()
     d = pd.read_csv(library / "diffusivity.csv")
     assert ((d["diffusivity_m2_per_s"] > 1e-10) & (d["diffusivity_m2_per_s"] < 5e-8)).all()
+
+
+def test_a_finished_material_moves_to_another_folder_and_snakemake_keeps_it(library, tmp_path):
+    """library-pack / library-unpack: the library runs in pieces across sessions and machines."""
+    from msgnn.cli import main
+    run_dir = library.parents[1]
+    assert main(["library-pack", str(run_dir), "Al_mm", "--out", str(tmp_path / "packs")]) == 0
+    names = __import__("tarfile").open(tmp_path / "packs" / "Al_mm.tar.xz").getnames()
+    assert "results/md/Al_mm/kinetics.json" in names and not any("Mg_mm" in n for n in names)
+    assert any(n.startswith("results/provenance/md_run/material-Al_mm_orientation-111") for n in names)
+    fresh = tmp_path / "fresh"
+    assert main(["library-unpack", str(tmp_path / "packs" / "Al_mm.tar.xz"), "--into", str(fresh)]) == 0
+    (fresh / "library.yaml").write_text((run_dir / "library.yaml").read_text())
+    dry = run([*SNAKEMAKE, "results/md/Al_mm/kinetics.json", "results/md/Mg_mm/kinetics.json", "-n",
+               "--directory", fresh, "--configfile", "library.yaml"], cwd=fresh)
+    assert "md_kinetics" in dry.stdout and "Mg_mm" in dry.stdout
+    assert "wildcards: material=Al_mm" not in dry.stdout and "material=Al_mm," not in dry.stdout   # Al is done

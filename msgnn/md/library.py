@@ -228,3 +228,52 @@ def plot_library(tables: dict, mu_png, tm_png) -> None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, tm_png)
+
+
+# ---- carrying a material's finished runs between machines (the library takes several sessions) ----
+ORIENTATION_NAMES = ("100", "110", "111", "0001", "10-10")
+
+
+def _belongs(name: str, material: str) -> bool:
+    """Whether a results file name (provenance tag, log or benchmark) is one of `material`'s jobs:
+    `{m}.ext`, `{m}_{orientation}...`, `material-{m}.json` or `material-{m}_orientation-...`."""
+    stem = name.removeprefix("material-")
+    if stem.split(".")[0] == material:
+        return True
+    rest = stem.removeprefix(f"{material}_")
+    return rest != stem and rest.removeprefix("orientation-").split("_")[0] in ORIENTATION_NAMES
+
+
+def material_files(run_dir, material: str) -> list[Path]:
+    """The finished results of one material under a workflow folder: results/md/{material}/
+    (without checkpoints) and its jobs' provenance records, logs and benchmark files."""
+    run = Path(run_dir)
+    files = [p for p in (run / "results/md" / material).rglob("*") if p.is_file() and "checkpoint" not in p.parts]
+    for sub in ("results/provenance", "results/logs/md", "results/benchmarks/md"):
+        files += [p for p in (run / sub).rglob("*") if p.is_file() and _belongs(p.name, material)]
+    return sorted(files)
+
+
+def pack(run_dir, material: str, out_dir) -> Path:
+    """{out_dir}/{material}.tar.xz of the material's finished results (paths relative to the run
+    folder, file times kept, so that Snakemake sees them as done after `unpack`)."""
+    import tarfile
+    run, out = Path(run_dir), Path(out_dir)
+    files = material_files(run, material)
+    if not (run / "results/md" / material / "kinetics.json").is_file():
+        raise FileNotFoundError(f"{run / 'results/md' / material / 'kinetics.json'}: the material is not finished")
+    out.mkdir(parents=True, exist_ok=True)
+    dest = out / f"{material}.tar.xz"
+    with tarfile.open(dest, "w:xz") as tar:
+        for p in files:
+            tar.add(p, arcname=str(p.relative_to(run)))
+    return dest
+
+
+def unpack(archive, run_dir) -> int:
+    """Extract a `pack` archive into a workflow folder; returns the number of files."""
+    import tarfile
+    with tarfile.open(archive, "r:xz") as tar:
+        members = tar.getmembers()
+        tar.extractall(run_dir, filter="data")
+    return len(members)
