@@ -15,7 +15,8 @@ if not workflow.config_settings.configfiles:
     configfile: "config.yaml"
 
 
-config = validate(config, source="config (config.yaml + --configfile/--config overrides)")
+config = validate(config, source=" + ".join(map(str, workflow.config_settings.configfiles or ["config.yaml"]))
+                  + (" with --config overrides" if workflow.config_settings.config else ""))
 
 # A run killed with SIGKILL (or a power loss) leaves Snakemake's lock behind; release it when the
 # run that took it is gone, so the next `snakemake` resumes (msgnn/workflow/locks.py). The killed run's

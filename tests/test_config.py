@@ -68,3 +68,50 @@ def test_cli_reports_bad_config(tmp_path, capsys):
     assert cli(["validate", str(path)]) == 2
     assert "md.cells" in capsys.readouterr().err
     assert cli(["validate", str(ROOT / "config.yaml")]) == 0
+
+
+@pytest.mark.parametrize("mutate, key, says", [
+    (lambda m: m.update(element="Xx"), "materials.Al.element", "not an element"),
+    (lambda m: m.update(potential="Al_nowhere.eam.fs"), "materials.Al.potential", "not found"),
+    (lambda m: m.update(pair_style="eam/alloy"), "materials.Al.potential", "read by pair_style eam/fs"),
+    (lambda m: m.update(potential="CuTa.eam.alloy", pair_style="eam/alloy", element="Al"), "materials.Al.potential",
+     "defines no Al (it has ['Cu', 'Ta'])"),
+    (lambda m: m.update(potential="Si.sw", pair_style="sw"), "materials.Al.potential", "defines no Al"),
+])
+def test_potential_problems_are_found_before_any_run(mutate, key, says):
+    cfg = copy.deepcopy(default())
+    mutate(cfg["materials"]["Al"])
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, source="my.yaml")
+    assert f"'{key}'" in str(err.value) and says in str(err.value)
+
+
+def test_an_element_from_a_multi_element_potential_file_is_valid():
+    cfg = copy.deepcopy(default())
+    cfg["materials"]["Al"].update(element="Ta", potential="CuTa.eam.alloy", pair_style="eam/alloy", lattice="bcc")
+    validate(cfg)
+
+
+@pytest.mark.parametrize("section, value, says", [
+    ("microscopy.real_images", {"Al/8600": ["{tif}"]}, "'Al/8600' is not a growth condition"),
+    ("microscopy.real_images", {"Al/960": ["{tif}"]}, "'Al/960' is not a growth condition"),   # MD-only T
+    ("microscopy.real_images", {"Al/860": ["{tif}", "missing.tif"]}, "not found: ['missing.tif']"),
+    ("reactor.real_logs", {"Cu/1250": "nowhere.csv"}, "not found: ['nowhere.csv']"),
+    ("reactor.real_logs", {"Zn/700": "{tif}"}, "not a growth condition"),
+])
+def test_real_data_keys_and_files_are_checked(tmp_path, section, value, says):
+    tif = tmp_path / "real.tif"
+    tif.write_bytes(b"II*\x00")
+    cfg = copy.deepcopy(default())
+    sec, key = section.split(".")
+    cfg.setdefault(sec, {})[key] = yaml.safe_load(yaml.safe_dump(value).replace("'{tif}'", str(tif)))
+    with pytest.raises(ConfigError) as err:
+        validate(cfg, source="my.yaml")
+    assert f"'{section}" in str(err.value) and says in str(err.value)
+
+
+def test_non_utf8_config_is_a_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("materials: {}\n# température\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin1.yaml: not a UTF-8 text file"):
+        load(path)

@@ -27,6 +27,7 @@ def test_invalid_config_stops_with_one_message(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert res.returncode != 0
     assert "materials.Al.timestep_fs" in res.stderr + res.stdout
+    assert "bad.yaml: invalid value" in res.stderr + res.stdout     # the file the user gave, not config.yaml
 
 
 @pytest.mark.slow

