@@ -2,7 +2,7 @@
 # joined per condition into multi-scale samples -> MS-GNN + baselines -> Optuna GP tuning -> report.
 from snakemake.utils import min_version
 
-from msgnn.workflow.config import validate
+from msgnn.workflow.config import read_text, validate
 from msgnn.workflow.locks import record_lock_owner, release_stale_lock
 
 min_version("9.0")
@@ -11,6 +11,8 @@ min_version("9.0")
 # --configfile replaces config.yaml (a smoke or cluster config is complete on its own) instead of
 # being merged into it; --config key=value still overrides single keys.
 if not workflow.config_settings.configfiles:
+    read_text("config.yaml")      # a clear message for a missing or non-UTF-8 file (a --configfile one
+                                  # is read by Snakemake itself, before this file: `msgnn validate` it)
 
     configfile: "config.yaml"
 

@@ -61,7 +61,6 @@ def validate(config: dict, source: str = "config") -> dict:
         temps = mat["temperatures_K"]
         if len(set(temps)) != len(temps):
             raise ConfigError(f"{source}: invalid value at 'materials.{name}.temperatures_K': duplicate temperatures")
-    for name, mat in cfg["materials"].items():
         orientations(cfg, name, source)
         _check_material(name, mat, source)
     _check_real_data(cfg, source)
@@ -72,14 +71,21 @@ def validate(config: dict, source: str = "config") -> dict:
     return cfg
 
 
-def load(path: str | Path) -> dict:
-    path = Path(path)
+def read_text(path: str | Path) -> str:
+    """A config file's text; ConfigError naming it if it is missing or not UTF-8."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})") from None
+
+
+def load(path: str | Path) -> dict:
+    path = Path(path)
+    text = read_text(path)
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     return validate(raw, source=str(path))
