@@ -411,3 +411,36 @@ def test_recovery_study_table_meets_the_target_at_default_noise(tmp_path):
     assert all(v > 0 for v in res["faults"].values())  # every fault switched on
     assert 0 < d["growth_rate_error"] < 0.05 and 0 < d["nucleation_rate_error"] < 0.05
     assert hi["growth_rate_error"] > d["growth_rate_error"]  # more noise, larger error
+
+
+@pytest.mark.parametrize("spelling", ["n/a", "NA", "NULL", "None", "-", "#N/A"])
+def test_text_for_missing_is_refused_on_every_route_naming_the_users_file(tmp_path, spelling):
+    """A logger's "n/a" is text, not an empty cell: refused when read directly and when it enters
+    the workflow (copy_real_log), in CSV and in Parquet alike, and the message names the file the
+    user gave, not the workflow's copy."""
+    df = pd.read_csv(DOCS / "reactor_example.csv", comment="#")
+    text = df.astype({"size_um": str})
+    text.loc[[3, 17], "size_um"] = spelling
+    csv, pq = tmp_path / "user_log.csv", tmp_path / "user_log.parquet"
+    text.to_csv(csv, index=False)
+    text.to_parquet(pq, index=False)
+    for src in (csv, pq):
+        with pytest.raises(InputFileError) as direct:
+            read_table(src)
+        assert "size_um" in str(direct.value)
+        with pytest.raises(InputFileError) as routed:
+            copy_real_log(src, tmp_path / "raw.csv", tmp_path / "info.json", material="Al", temperature_K=800)
+        assert str(src) in str(routed.value) and "raw.csv" not in str(routed.value)
+        assert not (tmp_path / "raw.csv").exists()
+
+
+def test_empty_cells_and_nan_are_the_missing_values_of_both_formats(tmp_path):
+    df = pd.read_csv(DOCS / "reactor_example.csv", comment="#")
+    df.loc[[5], "supersaturation"] = np.nan
+    csv, pq = tmp_path / "gaps.csv", tmp_path / "gaps.parquet"
+    df.to_csv(csv, index=False)                        # written as an empty cell
+    df.to_parquet(pq, index=False)                     # a null
+    (tmp_path / "nan.csv").write_text(csv.read_text().replace(",,", ",NaN,", 1))
+    for src in (csv, pq, tmp_path / "nan.csv"):
+        table, _ = read_table(src)
+        assert np.isnan(table.loc[5, "supersaturation"]) and table["supersaturation"].notna().sum() == len(df) - 1

@@ -51,12 +51,14 @@ def generate_condition(run_json, out_csv, out_info, *, material: str, temperatur
 
 
 def copy_real_log(src, out_csv, out_info, *, material: str, temperature_K: int) -> None:
-    """Copy a real CSV log byte for byte, or write a Parquet log's table as CSV (every value at
-    full round-trip precision, text cells as they are); the source is never modified and its
-    sha256 is recorded with where it came from."""
+    """Check a real log with the reader (InputFileError naming `src`), then copy a CSV log byte for
+    byte, or write a Parquet log's table as CSV (every value at full round-trip precision; a null
+    becomes an empty cell, the one missing-value spelling of both formats); the source is never
+    modified and its sha256 is recorded with where it came from."""
     src = Path(src)
     if not src.is_file():
         raise InputFileError(src, "real reactor log named in config reactor.real_logs not found")
+    read_table(src)     # the reader's checks here, where the user's file enters: errors name it, not the copy
     with atomic_path(out_csv) as tmp:
         if is_parquet(src):
             read_parquet_raw(src).to_csv(tmp, index=False)

@@ -11,6 +11,7 @@ lines counted), 0-based rows for a Parquet file.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,10 @@ EXAMPLES = {"timestamp": "timestamp_s", "temperature": "temperature_K",
             "population_density": "population_density_per_m4"}
 MAX_LISTED = 8
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# the spellings of a missing value (a dropout, cleaned later) in a text cell of either format; a
+# Parquet null too. Everything else that is not a number ("n/a", "NA", "NULL", "None", "-", "#N/A")
+# is refused with its lines: it may mean something other than "no reading".
+MISSING = ("", "NaN", "nan")
 
 
 def is_parquet(path) -> bool:
@@ -66,7 +71,12 @@ def _csv_lines(path: Path, n_rows: int) -> np.ndarray:
 
 def _read_csv(path: Path):
     try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, comment="#")
+        # comment lines are those that start with "#" (pandas' `comment` would also cut a row at a
+        # "#" inside it, e.g. a spreadsheet's "#N/A", and silently drop the rest of that row);
+        # missing values: see MISSING (pandas' other default NA spellings stay text, refused below)
+        data = b"\n".join(ln for ln in path.read_bytes().splitlines() if not ln.lstrip().startswith(b"#"))
+        raw = pd.read_csv(io.BytesIO(data), dtype=str, skipinitialspace=True, keep_default_na=False,
+                          na_values=[""])
     except pd.errors.EmptyDataError:
         raise InputFileError(path, "empty file (no header, no rows)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -100,6 +110,9 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
         raise InputFileError(path, "empty file (no header, no rows)")
     raw, file_line = (read_parquet_raw(path), None) if is_parquet(path) else _read_csv(path)
     raw.columns = [str(c).strip() for c in raw.columns]
+    for c in raw.columns:
+        if pd.api.types.is_object_dtype(raw[c]) or pd.api.types.is_string_dtype(raw[c]):
+            raw[c] = raw[c].mask(raw[c].astype(str).str.strip().isin(MISSING))
     if len(raw) == 0:
         raise InputFileError(path, "no data rows after the header")
 
