@@ -444,3 +444,26 @@ def test_empty_cells_and_nan_are_the_missing_values_of_both_formats(tmp_path):
     for src in (csv, pq, tmp_path / "nan.csv"):
         table, _ = read_table(src)
         assert np.isnan(table.loc[5, "supersaturation"]) and table["supersaturation"].notna().sum() == len(df) - 1
+
+
+@pytest.mark.parametrize("column, value, says", [
+    ("size_um", 1e308, "'size_um' fails '<= 0.1 as size_m'"),
+    ("size_um", 1e100, "'size_um' fails '<= 0.1 as size_m'"),
+    ("size_um", 400.0, "value(s) [400.0] on line(s) 397 are not among the size bins"),
+    ("size_um", 1e5, "value(s) [100000.0] on line(s) 397 are not among the size bins"),
+    ("timestamp_s", 1e308, "'timestamp_s' fails '<= 1e+09 as timestamp_s' on line(s) 397"),
+    ("timestamp_s", -60.0, "'timestamp_s' fails '>= 0' on line(s) 397"),
+    ("population_density_per_um_per_mL", 1e300, "fails '<= 1e+40 as population_density_per_m4'"),
+    ("temperature_K", 1e6, "'temperature_K' fails '<= 10000 as temperature_K'"),
+])
+def test_extreme_numbers_are_named_with_their_lines_before_any_fit(tmp_path, column, value, says):
+    """One steady-state row with an absurd number: a message naming the column and the line, not an
+    OverflowError, a misleading 'no steady state', or a fit that silently uses it."""
+    df = pd.read_csv(DOCS / "reactor_example.csv", comment="#")
+    df[column] = df[column].astype(float)
+    df.loc[len(df) - 5, column] = value                          # line len(df) - 5 + 2 = 397
+    path = tmp_path / "extreme.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(InputFileError) as err:
+        analyse(path)
+    assert str(path) in str(err.value) and says in str(err.value)
