@@ -323,3 +323,29 @@ def test_real_in_situ_series_gives_facet_growth_rates(tmp_path):
                                                                 *files[3:]]})
     with pytest.raises(InputFileError, match="increase"):
         _run(tmp_path / "bad2", real_series={**series, "times_s": series["times_s"][::-1]})
+
+
+def test_a_featureless_micrograph_is_measured_as_what_it_is(tmp_path):
+    """Noise only, no grains: the job says no grains were resolved (measurements.json, the log) with
+    the sizes None, instead of a JSON error on NaN naming no file."""
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(tmp_path / "noise.tif", rng.normal(100, 10, (128, 128)).astype(np.float32),
+                     resolution=(1e6, 1e6), resolutionunit="CENTIMETER")     # 10 nm pixels
+    res, out = _run(tmp_path / "run", real_images=[str(tmp_path / "noise.tif")])
+    m = json.loads(out.measurements.read_text())
+    assert m["images"][0]["mean_grain_size_m"] is None and m["mean_grain_size_m"] is None
+    assert "no grains resolved" in m["images"][0]["note"] and "no grains resolved in 1 of 1" in m["note"]
+    assert m["n_grains"] == 0.5                          # the one region, cut by the border
+
+
+def test_a_failed_condition_leaves_no_partial_outputs(tmp_path, monkeypatch):
+    import msgnn.microscopy.pipeline as pipeline
+
+    def fail(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(pipeline, "write_json", fail)    # the last output fails
+    tifffile.imwrite(tmp_path / "noise.tif", np.random.default_rng(1).normal(0, 1, (96, 96)).astype(np.float32),
+                     resolution=(1e6, 1e6), resolutionunit="CENTIMETER")
+    with pytest.raises(OSError, match="disk full"):
+        _run(tmp_path / "run", real_images=[str(tmp_path / "noise.tif")])
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())

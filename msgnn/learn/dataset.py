@@ -177,7 +177,8 @@ def _positive(path, data, key, *, floor_key=None):
     try:
         v = float(data[key])
     except (TypeError, ValueError):
-        raise InputFileError(path, f"'{key}' must be a number, got {data[key]!r}") from None
+        why = f" ({data['note']})" if data[key] is None and "note" in data else ""
+        raise InputFileError(path, f"'{key}' must be a number, got {data[key]!r}{why}") from None
     if not math.isfinite(v):
         raise InputFileError(path, f"'{key}' must be finite, got {v}")
     if v <= 0:

@@ -71,7 +71,8 @@ def grain_statistics(labels: np.ndarray, pixel_size_m: float) -> dict:
     (the border-half convention); density = count / field area. Mean grain size lambda: the
     mean linear intercept (`mean_linear_intercept_px`). Also the mean equivalent-circle diameter
     of the grains that do not touch the border (border grains are truncated, so their size is
-    not known; if every grain touches the border, all are used).
+    not known; if every grain touches the border, all are used). A size that cannot be measured
+    (no boundary in the field) is None, with a `note` saying why.
     """
     props = measure.regionprops(labels)
     border = _border_flags(props, labels.shape)
@@ -81,7 +82,13 @@ def grain_statistics(labels: np.ndarray, pixel_size_m: float) -> dict:
     area = labels.size * pixel_size_m ** 2
     inner = diam[~border] if n_interior else diam
     intercept = mean_linear_intercept_px(labels) * pixel_size_m
-    return {"n_grains": count, "n_interior": n_interior, "n_border": n_border,
-            "field_area_m2": area, "nucleation_density_per_m2": count / area,
-            "mean_grain_size_m": intercept if np.isfinite(intercept) else float("nan"),
-            "mean_equivalent_diameter_m": float(inner.mean()) if inner.size else float("nan")}
+    out = {"n_grains": count, "n_interior": n_interior, "n_border": n_border,
+           "field_area_m2": area, "nucleation_density_per_m2": count / area,
+           "mean_grain_size_m": float(intercept) if np.isfinite(intercept) else None,
+           "mean_equivalent_diameter_m": float(inner.mean()) if inner.size else None}
+    if len(props) <= 1:      # no boundary at all: a featureless field, or one grain larger than it
+        out.update(mean_grain_size_m=None, mean_equivalent_diameter_m=None)
+        out["note"] = ("no grains resolved: the segmentation found no grain boundary in the field (a "
+                       "featureless image, or one grain larger than the field); the count is the "
+                       "border-half count of that one region and the grain sizes are unknown (None)")
+    return out

@@ -191,20 +191,32 @@ def process_condition(*, material: str, temperature_K: int, settings: ConditionS
         items = _real_micrographs(settings, real_images or [], real_series)
 
     desc = {"synthetic": synthetic, "material": material, "temperature_K": int(temperature_K)}
-    with _AtomicDir(out.images) as tmpdir:
-        segmented = [_segment_micrograph(m, params, desc, tmpdir) for m in items]
-    graphs = [g for g, _, _, _ in segmented]
-    per_image = [rec for _, rec, _, _ in segmented]
-    rates = [growth["rate_m_per_s"] for _, _, growth, _ in segmented if growth is not None]
-    result.update(_pooled(per_image), facet_growth=_growth_summary(rates, result.get("growth_speed_m_per_s")),
-                  images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)})
-    save_torch(graphs, out.facets)
-    (g, _, growth, labels), m = segmented[0], items[0]
-    tag = "SYNTHETIC" if synthetic else "real"
-    plot.condition_figure(out.figure, m.image, labels, g, m.pixel_size_m,
-                          f"{material} {temperature_K} K ({tag}): image, segmentation, facet graph",
-                          series=m.series, growth=growth, input_growth_m_per_s=result.get("growth_speed_m_per_s"))
-    write_json(out.measurements, result)
+    written = []
+    try:        # all four outputs or none: a failure removes what this call wrote so far
+        with _AtomicDir(out.images) as tmpdir:
+            segmented = [_segment_micrograph(m, params, desc, tmpdir) for m in items]
+        written.append(Path(out.images))
+        graphs = [g for g, _, _, _ in segmented]
+        per_image = [rec for _, rec, _, _ in segmented]
+        for name, rec in zip((m.name for m in items), per_image):
+            if "note" in rec:
+                log.warning("%s %s K, %s: %s", material, temperature_K, name, rec["note"])
+        rates = [growth["rate_m_per_s"] for _, _, growth, _ in segmented if growth is not None]
+        result.update(_pooled(per_image), facet_growth=_growth_summary(rates, result.get("growth_speed_m_per_s")),
+                      images=per_image, segmentation_params=vars(params) | {"ridge_sigmas": list(params.ridge_sigmas)})
+        save_torch(graphs, out.facets)
+        written.append(Path(out.facets))
+        (g, _, growth, labels), m = segmented[0], items[0]
+        tag = "SYNTHETIC" if synthetic else "real"
+        plot.condition_figure(out.figure, m.image, labels, g, m.pixel_size_m,
+                              f"{material} {temperature_K} K ({tag}): image, segmentation, facet graph",
+                              series=m.series, growth=growth, input_growth_m_per_s=result.get("growth_speed_m_per_s"))
+        written.append(Path(out.figure))
+        write_json(out.measurements, result)
+    except BaseException:
+        for p in written:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        raise
     log.info("%s %s K: %d images segmented in %.1f s", material, temperature_K, len(per_image), time.time() - started)
     return result
 
@@ -276,14 +288,16 @@ def _segment_micrograph(m: Micrograph, params: SegmentParams, desc: dict, folder
 
 def _pooled(per_image: list[dict]) -> dict:
     """The condition's measurements pooled over its images."""
-    sizes = [r["mean_grain_size_m"] for r in per_image if math.isfinite(r["mean_grain_size_m"])]
-    diams = [r["mean_equivalent_diameter_m"] for r in per_image if math.isfinite(r["mean_equivalent_diameter_m"])]
+    sizes = [r["mean_grain_size_m"] for r in per_image if r["mean_grain_size_m"] is not None]
+    diams = [r["mean_equivalent_diameter_m"] for r in per_image if r["mean_equivalent_diameter_m"] is not None]
     n_grains = sum(r["n_grains"] for r in per_image)
     return {"pixel_size_m": float(np.mean([r["pixel_size_m"] for r in per_image])), "n_images": len(per_image),
             "n_grains": float(n_grains),
             "nucleation_density_per_m2": n_grains / sum(r["field_area_m2"] for r in per_image),
             "mean_grain_size_m": float(np.mean(sizes)) if sizes else None,
-            "mean_equivalent_diameter_m": float(np.mean(diams)) if diams else None}
+            "mean_equivalent_diameter_m": float(np.mean(diams)) if diams else None,
+            **({"note": f"no grains resolved in {unresolved} of {len(per_image)} image(s): see images[].note"}
+               if (unresolved := sum("note" in r for r in per_image)) else {})}
 
 
 def _growth_summary(rates: list, input_growth_m_per_s: float | None) -> dict:
