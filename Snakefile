@@ -1,9 +1,13 @@
 # msgnn: MD -> atomic graphs; micrographs -> facet graphs; reactor logs -> kinetics;
 # joined per condition into multi-scale samples -> MS-GNN + baselines -> Optuna GP tuning -> report.
+import sys
+import time
+
 from snakemake.utils import min_version
 
 from msgnn.workflow.config import read_text, validate
 from msgnn.workflow.locks import record_lock_owner, release_stale_lock
+from msgnn.workflow.script import failure_summary
 
 min_version("9.0")
 
@@ -28,6 +32,15 @@ release_stale_lock()
 
 onstart:
     record_lock_owner()
+
+
+RUN_STARTED = time.time()
+
+
+onerror:
+    # one list of the failed jobs and their one-line reasons (each job's traceback is in its log)
+    print(failure_summary(RUN_STARTED) or "msgnn: the run failed before any job reported why (see above)",
+          file=sys.stderr)
 
 
 wildcard_constraints:

@@ -59,3 +59,27 @@ def test_smoke_workflow_end_to_end(smoke_run):
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "results/report/report.html").stat().st_size > 10_000
+
+
+def test_failed_jobs_are_listed_once_at_the_end(tmp_path):
+    """Two corrupt real micrographs under --keep-going: each failure is one line on stderr, its
+    traceback only in the job's log, and the run ends with one list of the failed jobs and why."""
+    cfg = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
+    for name in ("bad_800.tif", "bad_870.tif"):
+        (tmp_path / name).write_bytes(b"II*\x00 not really a TIFF")
+    cfg["microscopy"]["real_images"] = {"Al/800": [str(tmp_path / "bad_800.tif")],
+                                        "Al/870": [str(tmp_path / "bad_870.tif")]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", "config.yaml", "--cores", "2",
+                          "--keep-going", "results/microscopy/Al/T800/measurements.json",
+                          "results/microscopy/Al/T870/measurements.json"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    summary = out[out.index("msgnn: 2 job(s) failed:"):]
+    for name in ("bad_800.tif", "bad_870.tif"):
+        assert f"InputFileError: {tmp_path / name}: " in summary          # names the user's file
+    assert summary.count("microscopy_condition(material=Al, temperature=") == 2
+    logs = list((tmp_path / "results/logs").rglob("*.log"))
+    assert sum("Traceback (most recent call last)" in p.read_text() for p in logs) == 2   # one per job, in its log
+    assert out.count("Traceback (most recent call last)") == 2   # shown once, with the log (show-failed-logs)

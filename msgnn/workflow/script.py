@@ -10,6 +10,7 @@ A workflow script is thin::
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import sys
 import time
@@ -31,9 +32,28 @@ def _flat_files(named):
     return [str(p) for p in out]
 
 
+def _tag(wildcards: dict) -> str:
+    return "_".join(f"{k}-{v}" for k, v in sorted(wildcards.items())) or "all"
+
+
 def provenance_path(rule: str, wildcards: dict) -> Path:
-    tag = "_".join(f"{k}-{v}" for k, v in sorted(wildcards.items())) or "all"
-    return Path("results/provenance") / rule / f"{tag}.json"
+    return Path("results/provenance") / rule / f"{_tag(wildcards)}.json"
+
+
+FAILURES = Path("results/failures")   # one JSON per failed job: rule, wildcards, one-line reason, log
+
+
+def failure_summary(since: float) -> str:
+    """One list of the jobs that failed since `since` (epoch s) and why, for the end of a run."""
+    rows = []
+    for f in sorted(FAILURES.glob("*/*.json")):
+        if f.stat().st_mtime >= since:
+            d = json.loads(f.read_text())
+            wc = ", ".join(f"{k}={v}" for k, v in d["wildcards"].items())
+            rows.append(f"  {d['rule']}({wc}): {d['reason']}" + (f"  [log: {d['log']}]" if d.get("log") else ""))
+    if not rows:
+        return ""
+    return f"msgnn: {len(rows)} job(s) failed:\n" + "\n".join(rows)
 
 
 def external_inputs(params: dict) -> list[str]:
@@ -75,19 +95,32 @@ def _resources(sm) -> dict:
 def run_script(sm, main) -> None:
     """Run `main(sm)` with logging to the rule's log and write the provenance of its outputs."""
     handlers = [logging.StreamHandler(sys.stderr)]
+    log_file = None
     if sm.log:
         Path(sm.log[0]).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(sm.log[0], mode="w"))
+        log_file = logging.FileHandler(sm.log[0], mode="w")
+        handlers.append(log_file)
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.time()
     wildcards = {k: v for k, v in sm.wildcards.items()}
     log.info("rule %s %s: start", sm.rule, wildcards)
+    failure = FAILURES / sm.rule / f"{_tag(wildcards)}.json"
     try:
         main(sm)
-    except Exception:
-        log.error("rule %s %s failed:\n%s", sm.rule, wildcards, traceback.format_exc())
-        raise
+    except Exception as exc:
+        # the traceback goes to the rule's log only; stderr, the failure record and the end-of-run
+        # list (Snakefile `onerror`) get one line; no second traceback from the interpreter
+        reason = (f"{type(exc).__name__}: {exc}".strip().splitlines() or [type(exc).__name__])[0][:600]
+        log.error("rule %s %s failed: %s", sm.rule, wildcards, reason)
+        if log_file is not None:
+            log_file.stream.write(traceback.format_exc())
+            log_file.flush()
+        failure.parent.mkdir(parents=True, exist_ok=True)
+        failure.write_text(json.dumps({"rule": sm.rule, "wildcards": wildcards, "reason": reason,
+                                       "log": sm.log[0] if sm.log else None}))
+        raise SystemExit(1) from None
+    failure.unlink(missing_ok=True)
     params = dict(sm.params.items())
     record(provenance_path(sm.rule, wildcards), Job(
         rule=sm.rule, wildcards=wildcards, inputs=_flat_files(sm.input), outputs=_flat_files(sm.output),
