@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,11 +47,26 @@ def fill_defaults(instance: dict, subschema: dict) -> dict:
     return instance
 
 
+def _non_finite(value, path=()):
+    """(key path, value) of every NaN or infinite number in a nested config."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _non_finite(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _non_finite(v, (*path, i))
+
+
 def validate(config: dict, source: str = "config") -> dict:
     """Return a validated copy of `config` with defaults filled; raise ConfigError naming the key."""
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(config).__name__}")
     cfg = copy.deepcopy(config)
+    bad = next(_non_finite(cfg), None)    # JSON Schema's number bounds let NaN and inf through
+    if bad is not None:
+        raise ConfigError(f"{source}: invalid value at '{'.'.join(map(str, bad[0]))}': {bad[1]} is not a finite number")
     errors = sorted(_Validator(schema()).iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
