@@ -17,12 +17,23 @@ import numpy as np
 
 
 def write_tiff(path, image, pixel_size_m=None):
-    """Float32 TIFF; with `pixel_size_m` the resolution tags hold pixels per centimetre."""
+    """Float32 TIFF; with `pixel_size_m` the resolution tags hold pixels per centimetre (which is
+    not a microscope calibration: read_image ignores them)."""
     import tifffile
     kw = {}
     if pixel_size_m:
         kw = dict(resolution=(0.01 / pixel_size_m,) * 2, resolutionunit="CENTIMETER")
     tifffile.imwrite(path, np.asarray(image, np.float32), **kw)
+
+
+def write_fei_tiff(path, image, pixel_size_m, dpi=72):
+    """A TIFF as FEI/Thermo Fisher SEMs and FIBs write it: the calibration in the FEI_HELIOS tag's
+    INI text ([Scan] PixelWidth/PixelHeight in metres), the resolution tags a screen's dpi."""
+    import tifffile
+    ini = (f"[User]\nUser=test\n[System]\nSoftware=xT\n[Scan]\nPixelWidth={pixel_size_m:.6e}\n"
+           f"PixelHeight={pixel_size_m:.6e}\n")
+    tifffile.imwrite(path, np.asarray(image, np.float32), resolution=(dpi, dpi), resolutionunit="INCH",
+                     extratags=[(34682, "s", 0, ini, True)])
 
 
 def write_imagej_tiff(path, image, pixel_size, unit):

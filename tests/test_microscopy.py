@@ -329,8 +329,7 @@ def test_a_featureless_micrograph_is_measured_as_what_it_is(tmp_path):
     """Noise only, no grains: the job says no grains were resolved (measurements.json, the log) with
     the sizes None, instead of a JSON error on NaN naming no file."""
     rng = np.random.default_rng(0)
-    tifffile.imwrite(tmp_path / "noise.tif", rng.normal(100, 10, (128, 128)).astype(np.float32),
-                     resolution=(1e6, 1e6), resolutionunit="CENTIMETER")     # 10 nm pixels
+    write_micrograph(tmp_path / "noise.tif", rng.normal(100, 10, (128, 128)).astype(np.float32), 1e-8)
     res, out = _run(tmp_path / "run", real_images=[str(tmp_path / "noise.tif")])
     m = json.loads(out.measurements.read_text())
     assert m["images"][0]["mean_grain_size_m"] is None and m["mean_grain_size_m"] is None
@@ -344,8 +343,7 @@ def test_a_failed_condition_leaves_no_partial_outputs(tmp_path, monkeypatch):
     def fail(*a, **k):
         raise OSError("disk full")
     monkeypatch.setattr(pipeline, "write_json", fail)    # the last output fails
-    tifffile.imwrite(tmp_path / "noise.tif", np.random.default_rng(1).normal(0, 1, (96, 96)).astype(np.float32),
-                     resolution=(1e6, 1e6), resolutionunit="CENTIMETER")
+    write_micrograph(tmp_path / "noise.tif", np.random.default_rng(1).normal(0, 1, (96, 96)).astype(np.float32), 1e-8)
     with pytest.raises(OSError, match="disk full"):
         _run(tmp_path / "run", real_images=[str(tmp_path / "noise.tif")])
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())

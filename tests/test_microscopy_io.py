@@ -16,7 +16,7 @@ IMG16 = (IMG * 60000).astype(np.uint16)
 
 # name -> (writer(path), expected pixel size in m, format, expected metadata subset, image)
 CALIBRATED = {
-    "cm.tif": (lambda p: mf.write_tiff(p, IMG, 2.5e-9), 2.5e-9, "tiff", {}, IMG),
+    "fei.tif": (lambda p: mf.write_fei_tiff(p, IMG, 2.5e-9), 2.5e-9, "tiff", {"calibration": "FEI/Thermo Fisher metadata"}, IMG),
     "imagej_nm.tif": (lambda p: mf.write_imagej_tiff(p, IMG, 0.5, "nm"), 0.5e-9, "tiff", {}, IMG),
     "imagej_um.tif": (lambda p: mf.write_imagej_tiff(p, IMG, 0.02, "\\u00B5m"), 20e-9, "tiff", {}, IMG),
     "berkeley.emd": (lambda p: mf.write_emd_berkeley(p, IMG, 0.25, "nm", {"voltage": 300.0}),
@@ -61,6 +61,8 @@ def test_ncempy_written_berkeley_emd(tmp_path):
 UNCALIBRATED = {
     "a.png": lambda p: mf.write_png(p, IMG),
     "plain.tif": lambda p: mf.write_tiff(p, IMG),
+    "cm_tags.tif": lambda p: mf.write_tiff(p, IMG, 2.5e-9),        # resolution tags are not a calibration
+    "screen_72dpi.tif": lambda p: __import__("tifffile").imwrite(p, IMG, resolution=(72, 72), resolutionunit="INCH"),
     "nounit.dm3": lambda p: mf.write_dm(p, IMG, 1.0, ""),
     "pixels.emd": lambda p: mf.write_emd_berkeley(p, IMG),
     "zero.mrc": lambda p: mf.write_mrc(p, IMG, 0.0),

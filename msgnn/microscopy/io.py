@@ -4,7 +4,7 @@ One reader API: `read_image(path, pixel_size_m=None) -> Micrograph`, dispatching
 
 | suffix              | library                              | calibration taken from                  |
 |---------------------|--------------------------------------|-----------------------------------------|
-| .tif .tiff          | tifffile                             | resolution tags (cm/inch) or ImageJ unit |
+| .tif .tiff          | tifffile (+ rosettasciio for vendors) | FEI/Zeiss/Olympus metadata, ImageJ unit, msgnn's own description (not cm/inch resolution tags) |
 | .png .jpg .bmp      | scikit-image (imageio)               | none: config `pixel_size_m`             |
 | .emd (Berkeley)     | ncempy.io.emd                        | dim1/dim2 vectors and their units       |
 | .emd (Velox)        | rosettasciio.emd (Velox variant)     | BinaryResult PixelSize / PixelUnitX     |
@@ -236,8 +236,20 @@ def _read_mrc(path: Path):
     return data, cal, meta
 
 
+# TIFF files of microscope vendors whose calibration tifffile recognises (rosettasciio reads it)
+TIFF_VENDORS = (("is_fei", "FEI/Thermo Fisher metadata"), ("is_sem", "Zeiss SEM metadata"),
+                ("is_sis", "Olympus SIS metadata"))
+
+
 def _read_tiff(path: Path):
-    """Read a single-page TIFF; calibration from resolution tags or the ImageJ unit."""
+    """Read a single-page TIFF and its calibration: (data, pixel size in m or None, unit, metadata).
+
+    Calibration, first found: a vendor's metadata (FEI/Thermo Fisher, Zeiss SEM, Olympus SIS,
+    read by rosettasciio), the ImageJ unit, or the pixel size msgnn writes in its own TIFFs'
+    description. Plain resolution tags in inches or centimetres are a display or print
+    resolution (a screen's 72 dpi would read as 0.35 mm pixels), not a microscope calibration:
+    they are ignored and said so in the metadata (`ignored_resolution_tags`); `calibration`
+    in the metadata names where the pixel size came from."""
     with tifffile.TiffFile(path) as tif:
         if len(tif.series) != 1 or len(tif.pages) != 1:
             n = sum(len(s.pages) for s in tif.series)
@@ -251,19 +263,31 @@ def _read_tiff(path: Path):
                 meta["description"] = plain(json.loads(desc), trim=True)
             except ValueError:
                 meta["description"] = desc[:2000]
+        vendor = next((name for flag, name in TIFF_VENDORS if getattr(tif, flag, False)), None)
         px, unit = None, ""
         tags = tif.pages[0].tags
-        if "XResolution" in tags:
-            num, den = tags["XResolution"].value
-            if num and den:
-                ru = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
-                if ru in _RESUNIT_M:
-                    px, unit = _RESUNIT_M[ru] * den / num, {2: "inch", 3: "cm"}[ru]
-                else:
-                    unit = str((tif.imagej_metadata or {}).get("unit", "")).strip()
-                    unit = unit.replace("\\u00B5", "µ").replace("\\u00b5", "µ")
-                    scale = unit_to_metres(unit, path)
-                    px = scale * den / num if scale else None
+        ru = int(tags["ResolutionUnit"].value) if "ResolutionUnit" in tags else 2
+        num, den = tags["XResolution"].value if "XResolution" in tags else (0, 0)
+        imagej_unit = str((tif.imagej_metadata or {}).get("unit", "")).strip()
+    if vendor:
+        from rsciio.tiff import file_reader
+        axes = {a["name"]: a for a in file_reader(str(path))[0]["axes"]}
+        x = axes.get("width") or next(iter(axes.values()))
+        scale = unit_to_metres(x.get("units"), path)
+        if scale and x.get("scale"):
+            px, unit, meta["calibration"] = float(x["scale"]) * scale, str(x["units"]), vendor
+    if px is None and ru not in _RESUNIT_M and num and den and imagej_unit:
+        unit = imagej_unit.replace("\\u00B5", "µ").replace("\\u00b5", "µ")
+        scale = unit_to_metres(unit, path)
+        if scale:
+            px, meta["calibration"] = scale * den / num, "ImageJ unit"
+    own = meta.get("description")
+    if px is None and isinstance(own, dict) and isinstance(own.get("pixel_size_m"), (int, float)):
+        px, unit, meta["calibration"] = float(own["pixel_size_m"]), "m", "msgnn description"
+    if px is None and ru in _RESUNIT_M and num and den:
+        meta["ignored_resolution_tags"] = (f"{num / den:g} pixels per {'inch' if ru == 2 else 'cm'}: a display "
+                                           "or print resolution, not a microscope calibration")
+        unit = ""
     return data, px, unit, meta
 
 
@@ -351,9 +375,11 @@ def read_segmentable(path: str | Path, pixel_size_m: float | None = None) -> Mic
 
 def write_micrograph(path: str | Path, image: np.ndarray, pixel_size_m: float,
                      description: dict | None = None) -> None:
-    """Write a float32 (or label) TIFF atomically with the pixel size in its resolution tags
-    (pixels per centimetre) and a JSON description."""
+    """Write a float32 (or label) TIFF atomically with a JSON description holding the pixel size
+    (`pixel_size_m`, which read_image takes as the calibration) and the resolution tags in pixels
+    per centimetre (for other programs; read_image does not trust bare resolution tags)."""
     px_per_cm = 0.01 / pixel_size_m
     with atomic_path(path) as tmp:
         tifffile.imwrite(tmp, image, resolution=(px_per_cm, px_per_cm), resolutionunit="CENTIMETER",
-                         description=json.dumps(description or {}), metadata=None)
+                         description=json.dumps({**(description or {}), "pixel_size_m": float(pixel_size_m)}),
+                         metadata=None)

@@ -95,6 +95,7 @@ def measure_growth(reference: np.ndarray, frames: np.ndarray, times, labels: np.
 
 def _origin(path, m) -> dict:
     return {"file": str(path), "format": m.format, "pixel_size_source": m.pixel_size_source,
+            "calibration": m.metadata.get("calibration", m.pixel_size_source),
             "original_unit": m.original_unit, "metadata": m.metadata}
 
 
