@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from msgnn.workflow.config import conditions, growth_conditions, orientations, stage_settings
+from msgnn.workflow.script import provenance_path
 
 CONDITIONS = conditions(config)          # every (material, T): MD runs
 GROWTH = growth_conditions(config)       # T below the reference Tm: micrographs, reactor, dataset
@@ -90,3 +91,45 @@ def tune_worker_files(model):
     params leave SETTINGS.tune_scheduling out, so that changing it reruns nothing."""
     n = SETTINGS.tune_scheduling.workers
     return expand(rules.tune_worker.output.summary, model=model, worker=range(n)) if n > 1 else []
+
+
+# ---- the materials library (rules/library.smk)
+LIBRARY_EXCLUDED = config["library_exclude"]       # material -> why it is not run (named by a person)
+LIBRARY = [m for m in MATERIALS if m not in LIBRARY_EXCLUDED]
+
+
+def library_interfaces(material):
+    return {o: (rules.md_interface.output.run.format(material=material, orientation=o),
+                rules.md_interface.output.snapshots.format(material=material, orientation=o))
+            for o in md_orientations(material)}
+
+
+def library_growth_snapshots(material):
+    """The growth run whose grown crystal is checked for its phase: the deepest undercooling,
+    primary orientation, replica 0."""
+    return rules.md_run.output.snapshots.format(material=material, orientation=md_orientations(material)[0],
+                                                temperature=min(material_temperatures(material)), replica=0)
+
+
+def library_inputs(wildcards):
+    files = {}
+    for m in LIBRARY:
+        files[f"{m}_melting"] = rules.md_melting.output.melting_point.format(material=m)
+        files[f"{m}_descriptors"] = rules.md_descriptors.output.descriptors.format(material=m)
+        files[f"{m}_kinetics"] = rules.md_kinetics.output.kinetics.format(material=m)
+        files[f"{m}_growth"] = library_growth_snapshots(m)
+        for o, (run, snaps) in library_interfaces(m).items():
+            files[f"{m}_{o}_interface_run"], files[f"{m}_{o}_interface_snapshots"] = run, snaps
+    return files
+
+
+def library_provenance():
+    """The provenance records of every job whose results the library holds."""
+    paths = []
+    for m in LIBRARY:
+        paths += [provenance_path(r, {"material": m}) for r in ("md_melting", "md_descriptors", "md_kinetics")]
+        for o in md_orientations(m):
+            paths.append(provenance_path("md_interface", {"material": m, "orientation": o}))
+            paths += [provenance_path("md_run", {"material": m, "orientation": o, "temperature": t, "replica": r})
+                      for t in material_temperatures(m) for r in range(config["md"]["replicas"])]
+    return [str(p) for p in paths]
