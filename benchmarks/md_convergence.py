@@ -34,7 +34,8 @@ VARIANT = re.compile(r"^(?P<element>[A-Z][a-z]?)_(?P<nx>\d+)x(?P<ny>\d+)_(?P<ps>
 def cost_s(run: Path, variant: str) -> float:
     """Summed wall time of the variant's md_run jobs (Snakemake benchmark files)."""
     total = 0.0
-    for tsv in (run / "results/benchmarks/md/md_run").glob(f"{variant}_*.tsv"):
+    # "{variant}_{orientation}_T..." only, not another variant's "{variant}_far_..." jobs
+    for tsv in (run / "results/benchmarks/md/md_run").glob(f"{variant}_[0-9]*_T*.tsv"):
         with open(tsv) as f:
             total += float(next(csv.DictReader(f, delimiter="\t"))["s"])
     return total
