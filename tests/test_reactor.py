@@ -467,3 +467,16 @@ def test_extreme_numbers_are_named_with_their_lines_before_any_fit(tmp_path, col
     with pytest.raises(InputFileError) as err:
         analyse(path)
     assert str(path) in str(err.value) and says in str(err.value)
+
+
+def test_a_log_too_large_for_memory_is_refused_before_reading(tmp_path, monkeypatch):
+    """A clear message instead of an out-of-memory kill: the estimate is checked before reading."""
+    import psutil
+    path = tmp_path / "huge.csv"
+    path.write_text((DOCS / "reactor_example.csv").read_text())
+    real = psutil.virtual_memory()
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: real._replace(available=path.stat().st_size))
+    with pytest.raises(InputFileError, match="huge.csv: too large to process here: .* GB of memory"):
+        read_table(path)
+    monkeypatch.undo()
+    read_table(path)                                           # with the real memory it reads

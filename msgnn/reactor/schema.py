@@ -118,6 +118,35 @@ def off_grid_rows(table: pd.DataFrame, max_fraction: float = 0.02) -> np.ndarray
     return off if off.size <= max_fraction * ok.sum() else np.array([], dtype=int)
 
 
+# peak memory of reading and cleaning a log, per byte of CSV file and per Parquet cell
+# (benchmarks/reactor_memory.py measures them; the estimate refuses a log before it can exhaust memory)
+CSV_MEMORY_PER_BYTE = 25
+PARQUET_MEMORY_PER_CELL = 120
+
+
+def memory_needed(path: Path) -> int:
+    """Estimated peak bytes to read and clean the log at `path`."""
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except Exception:              # unreadable: read_parquet_raw says why
+            return 0
+        return meta.num_rows * meta.num_columns * PARQUET_MEMORY_PER_CELL
+    return path.stat().st_size * CSV_MEMORY_PER_BYTE
+
+
+def check_memory(path: Path) -> None:
+    """InputFileError, before reading, when the log would need more memory than is available."""
+    import psutil
+    need, have = memory_needed(path), psutil.virtual_memory().available
+    if need > 0.8 * have:
+        raise InputFileError(path, f"too large to process here: reading and cleaning it needs about "
+                                   f"{need / 1e9:.1f} GB of memory, {have / 1e9:.1f} GB are available; "
+                                   "split the log by time (each part must reach steady state) or run on a "
+                                   "machine with more memory")
+
+
 def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """Read and validate a reactor log (CSV, or Parquet by suffix).
 
@@ -130,6 +159,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, dict]:
         raise InputFileError(path, "file not found")
     if path.stat().st_size == 0:
         raise InputFileError(path, "empty file (no header, no rows)")
+    check_memory(path)
     raw, file_line = (read_parquet_raw(path), None) if is_parquet(path) else _read_csv(path)
     raw.columns = [str(c).strip() for c in raw.columns]
     for c in raw.columns:
