@@ -62,7 +62,7 @@ def _record(args) -> int:
 def _library_pack(args) -> int:
     from msgnn.md.library import pack
     for m in args.material:
-        print(pack(args.run, m, args.out))
+        print(pack(args.run, m, args.out, partial=args.partial))
     return 0
 
 
@@ -113,6 +113,7 @@ def main(argv=None) -> int:
     p.add_argument("run", help="the folder the library workflow runs in")
     p.add_argument("material", nargs="+")
     p.add_argument("--out", default="data/library_runs", help="where the {material}.tar.xz go (default: %(default)s)")
+    p.add_argument("--partial", action="store_true", help="also a material that is not finished: its finished jobs")
     p.set_defaults(func=_library_pack)
     p = sub.add_parser("library-unpack", help="restore library-pack archives into a workflow folder; the "
                                               "workflow then skips those materials' finished jobs")

@@ -99,6 +99,9 @@ def test_a_finished_material_moves_to_another_folder_and_snakemake_keeps_it(libr
     names = __import__("tarfile").open(tmp_path / "packs" / "Al_mm.tar.xz").getnames()
     assert "results/md/Al_mm/kinetics.json" in names and not any("Mg_mm" in n for n in names)
     assert any(n.startswith("results/provenance/md_run/material-Al_mm_orientation-111") for n in names)
+    from msgnn.md.library import pack
+    with pytest.raises(FileNotFoundError, match="not finished"):
+        pack(run_dir, "W_zhou", tmp_path / "packs")          # excluded: nothing ran
     fresh = tmp_path / "fresh"
     assert main(["library-unpack", str(tmp_path / "packs" / "Al_mm.tar.xz"), "--into", str(fresh)]) == 0
     (fresh / "library.yaml").write_text((run_dir / "library.yaml").read_text())

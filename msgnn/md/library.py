@@ -254,14 +254,17 @@ def material_files(run_dir, material: str) -> list[Path]:
     return sorted(files)
 
 
-def pack(run_dir, material: str, out_dir) -> Path:
+def pack(run_dir, material: str, out_dir, partial: bool = False) -> Path:
     """{out_dir}/{material}.tar.xz of the material's finished results (paths relative to the run
-    folder, file times kept, so that Snakemake sees them as done after `unpack`)."""
+    folder, file times kept, so that Snakemake sees them as done after `unpack`). Without
+    `partial` the material must be finished (its kinetics.json written); with it, whatever jobs
+    have finished (e.g. only the coexistence Tm) are archived."""
     import tarfile
     run, out = Path(run_dir), Path(out_dir)
     files = material_files(run, material)
-    if not (run / "results/md" / material / "kinetics.json").is_file():
-        raise FileNotFoundError(f"{run / 'results/md' / material / 'kinetics.json'}: the material is not finished")
+    if not files or (not partial and not (run / "results/md" / material / "kinetics.json").is_file()):
+        raise FileNotFoundError(f"{run / 'results/md' / material}: the material is not finished "
+                                "(pack it with partial=True / --partial to keep the jobs that are)")
     out.mkdir(parents=True, exist_ok=True)
     dest = out / f"{material}.tar.xz"
     with tarfile.open(dest, "w:xz") as tar:
