@@ -156,3 +156,15 @@ def test_absent_units_mean_uncalibrated(unit):
 def test_bad_units_refused(unit, words):
     with pytest.raises(InputFileError, match=words):
         unit_to_metres(unit, "f.dm3")
+
+
+def test_a_micrograph_too_large_for_memory_is_refused_before_segmenting(tmp_path, monkeypatch):
+    import psutil
+    path = tmp_path / "big.tif"
+    mf.write_tiff(path, IMG)
+    real = psutil.virtual_memory()
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: real._replace(available=IMG.size * 1000))
+    with pytest.raises(InputFileError, match="big.tif: image of 24 x 40 px is too large to segment here"):
+        read_segmentable(path, pixel_size_m=1e-9)
+    monkeypatch.undo()
+    assert read_segmentable(path, pixel_size_m=1e-9).data.shape == (24, 40)

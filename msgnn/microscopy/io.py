@@ -363,13 +363,26 @@ def read_image(path: str | Path, pixel_size_m: float | None = None) -> Micrograp
                       format=fmt, metadata=plain(meta, trim=True), path=str(path))
 
 
+# peak memory of segmenting a micrograph and building its facet graph, per pixel (about 250
+# float64 images' worth: the multi-scale ridge filters; benchmarks/reactor_memory.py measured
+# 0.97 GB at 512^2 and 2.54 GB at 1024^2 per process, 2.0 kB per added pixel)
+SEGMENT_MEMORY_PER_PIXEL = 2100
+
+
 def read_segmentable(path: str | Path, pixel_size_m: float | None = None) -> Micrograph:
-    """read_image plus the segmentation's own checks: at least 16 px a side and not constant."""
+    """read_image plus the segmentation's own checks: at least 16 px a side, not constant, and
+    small enough for the memory available (InputFileError naming the file before segmenting)."""
+    import psutil
     m = read_image(path, pixel_size_m)
     if min(m.data.shape) < 16:
         raise InputFileError(path, f"image of shape {m.data.shape} is too small to segment (< 16 px)")
     if np.ptp(m.data) == 0:
         raise InputFileError(path, "image is constant (no contrast to segment)")
+    need, have = m.data.size * SEGMENT_MEMORY_PER_PIXEL, psutil.virtual_memory().available
+    if need > 0.8 * have:
+        raise InputFileError(path, f"image of {m.data.shape[0]} x {m.data.shape[1]} px is too large to segment here: "
+                                   f"about {need / 1e9:.1f} GB of memory needed, {have / 1e9:.1f} GB available; "
+                                   "crop or bin it (e.g. 2 x 2) first")
     return m
 
 
