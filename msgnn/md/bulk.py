@@ -27,7 +27,7 @@ from scipy import stats
 
 from msgnn.errors import SimulationError
 from msgnn.md.settings import BulkSettings, Material
-from msgnn.md.structure import CNA_TO_TYPE, LATTICES, STRUCTURE_TYPES, lattice_command
+from msgnn.md.structure import LATTICES, STRUCTURE_TYPES, lattice_command, structure_types
 from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def _averages(c, lattice: str, steps: int, every: int, rdf: bool = False) -> dic
         c("run 0 post no")
         solid.append(float(np.mean(per_atom(c, "bonds") >= min_bonds)))
         if lattice != "diamond":
-            types.append(np.bincount([CNA_TO_TYPE[int(t)] for t in per_atom(c, "cna")], minlength=len(STRUCTURE_TYPES)))
+            types.append(np.bincount(structure_types(lattice, None, per_atom(c, "cna")), minlength=len(STRUCTURE_TYPES)))
         if rdf:
             g.append(_global(c, "rdf", "array"))
     check_finite(c, "the bulk run")
