@@ -109,3 +109,19 @@ def test_a_finished_material_moves_to_another_folder_and_snakemake_keeps_it(libr
                "--directory", fresh, "--configfile", "library.yaml"], cwd=fresh)
     assert "md_kinetics" in dry.stdout and "Mg_mm" in dry.stdout
     assert "wildcards: material=Al_mm" not in dry.stdout and "material=Al_mm," not in dry.stdout   # Al is done
+
+
+def test_library_config_measures_what_the_design_asks_for():
+    """configs/library.yaml: 20+ potentials run in four families, each with six undercoolings
+    and two superheatings of its reference Tm, two orientations and two replicas."""
+    from msgnn.workflow.config import load, orientations
+
+    cfg = load("configs/library.yaml")
+    run = {m: mat for m, mat in cfg["materials"].items() if m not in cfg["library_exclude"]}
+    assert len(run) >= 20
+    assert {mat["lattice"] for mat in run.values()} == {"fcc", "bcc", "hcp", "diamond"}
+    assert cfg["md"]["replicas"] >= 2
+    for m, mat in run.items():
+        t, tm = np.array(mat["temperatures_K"]), mat["reference_melting_point_K"]
+        assert (t < tm).sum() >= 6 and (t > tm).sum() >= 2, m
+        assert len(orientations(cfg, m)) >= 2, m
