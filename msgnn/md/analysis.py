@@ -13,6 +13,7 @@ from msgnn.errors import InputFileError
 from msgnn.io import write_json, save_figure
 from msgnn.md.fit import kinetic_fit
 from msgnn.md.settings import KineticsSettings, Material
+from msgnn.reference import published_melting_point
 
 RUN_KEYS = ("material", "temperature_K", "orientation", "velocity_m_per_s", "stderr_m_per_s")
 
@@ -167,7 +168,7 @@ def material_kinetics(run_paths, material_name: str, material: Material,
                 "source": "LAMMPS MD of crystal-liquid slabs", "synthetic": False}
     melting = {"material": material_name, "potential": material.potential,
                "melting_point_K": fits[main]["melting_point_K"], "uncertainty_K": fits[main]["uncertainty_K"],
-               "published_K": tm_ref, "orientation": main,
+               "published_K": published_melting_point(material.potential)[0], "orientation": main,
                "method": "temperature where the weighted linear fit of v(T) crosses zero; 1-sigma from the fit covariance"}
     kinetics["melting_point_from_velocity"] = {k: melting[k] for k in
                                                ("melting_point_K", "uncertainty_K", "orientation", "method")}

@@ -31,7 +31,7 @@ from msgnn.kinetics import AMU, hard_sphere_mu, kinetic_scale
 from msgnn.md.settings import Material
 from msgnn.md.snapshots import read_snapshots
 from msgnn.md.structure import STRUCTURE_TYPES
-from msgnn.reference import published
+from msgnn.reference import published_melting_point
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,6 @@ MIN_CRYSTAL_SOLID = 0.9      # the classifier must call at least this fraction o
 MAX_LIQUID_SOLID = 0.1       # ... and at most this fraction of the liquid at Tm
 MIN_LATTICE_SHARE = 0.5      # of the crystalline (fcc/hcp/bcc) CNA labels of solid atoms, the configured lattice's share
 CRYSTALLINE = [STRUCTURE_TYPES.index(t) for t in ("fcc", "hcp", "bcc")]
-
-
-def published_melting_point(potential: str) -> tuple[float | None, str]:
-    """The published Tm of a potential file (K) and its source, or (None, "")."""
-    entry = (published().get("library_melting_point_K") or {}).get(potential)
-    return (float(entry["value"]), entry["source"]) if entry else (None, "")
 
 
 def lattice_share(snapshots_path, lattice: str) -> float | None:

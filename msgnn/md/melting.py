@@ -28,6 +28,7 @@ from msgnn.md.settings import Material, MeltingSettings, SlabSettings
 from msgnn.md.slab import Densities, build_two_phase, measure_densities
 from msgnn.md.structure import LATTICES
 from msgnn.md.system import check_finite, lammps_seed, open_lammps, per_atom
+from msgnn.reference import published_melting_point
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ def melting_point(material_name: str, material: Material, md: SlabSettings, melt
     tm, unc = combine_replicas([r["melting_point_K"] for r in good], [r["stderr_K"] for r in good])
     return {
         "material": material_name, "potential": material.potential,
-        "melting_point_K": tm, "uncertainty_K": unc, "published_K": tm_ref,
-        "deviation_fraction": (tm - tm_ref) / tm_ref,
+        "melting_point_K": tm, "uncertainty_K": unc,
+        "published_K": published_melting_point(material.potential)[0],   # None: no published Tm of this potential known
+        "reference_K": tm_ref, "deviation_fraction": (tm - tm_ref) / tm_ref,   # from the config's starting guess
         "method": "two-phase coexistence, NPH (no thermostat, barostat Pzz = 0 along z only, lateral box at "
                   "the crystal's NPT lattice constant at the reference Tm): Tm = mean plateau temperature; "
                   "uncertainty = standard error of the mean over replicas (not below the propagated "
@@ -182,7 +184,9 @@ def plot_series(result: dict, path: str | Path) -> None:
     for i, s in enumerate(result["series"]):
         ax.plot(s["time_ps"], s["temperature_K"], lw=0.8,
                 label=f"replica {i}: {result['replica_melting_points_K'][i]:.0f} K")
-    ax.axhline(result["published_K"], color="gray", ls=":", label=f"published {result['published_K']:g} K")
+    ax.axhline(result["reference_K"], color="gray", ls=":", label=f"start (config) {result['reference_K']:g} K")
+    if result["published_K"] is not None:
+        ax.axhline(result["published_K"], color="tab:red", ls="-.", label=f"published {result['published_K']:g} K")
     ax.axhline(result["melting_point_K"], color="k", ls="--",
                label=f"Tm {result['melting_point_K']:.0f} ± {result['uncertainty_K']:.0f} K")
     ax.set_xlabel("NPH time (ps)")
@@ -210,7 +214,9 @@ def write_melting_point(material_name: str, material: Material, md: SlabSettings
     out = {k: v for k, v in result.items() if k != "series"}
     out["series"] = result["series"]
     write_json(out_json, out)
-    log.info("%s: Tm = %.1f ± %.1f K (published %g K, %+.2f %%), %d/%d replicas, %.0f s", material_name,
-             result["melting_point_K"], result["uncertainty_K"], result["published_K"],
-             100 * result["deviation_fraction"], result["replicas_used"], result["replicas"], time.time() - started)
+    pub = result["published_K"]
+    log.info("%s: Tm = %.1f ± %.1f K (started from %g K, %+.2f %%; %s), %d/%d replicas, %.0f s", material_name,
+             result["melting_point_K"], result["uncertainty_K"], result["reference_K"], 100 * result["deviation_fraction"],
+             f"published {pub:g} K" if pub is not None else "no published value known",
+             result["replicas_used"], result["replicas"], time.time() - started)
     return out
