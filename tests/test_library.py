@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from conftest import SNAKEMAKE, run
+from msgnn.md.snapshots import read_snapshots
 
 TINY = {
     "seed": 7,
@@ -77,6 +78,7 @@ def test_library_ships_interfaces_figures_and_provenance(library):
             assert z["positions_A"].dtype == np.float32 and z["positions_A"].shape[0] == 3   # md.interface.snapshots
             assert z["solid"].shape == z["positions_A"].shape[:2]
             assert 0.2 < z["solid"].mean() < 0.8            # both phases at Tm
+        read_snapshots(library / "interfaces" / f"{name}.npz")   # a snapshots.npz the atomic graphs can read
     assert (library / "figures" / "mu_vs_kinetic_scale.png").stat().st_size > 5000
     assert (library / "figures" / "melting_point_vs_published.png").stat().st_size > 5000
     prov = {p.parent.name for p in (library / "provenance").rglob("*.json")}

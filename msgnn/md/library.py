@@ -29,7 +29,7 @@ import pandas as pd
 from msgnn.io import read_json_object, save_figure, write_json
 from msgnn.kinetics import AMU, hard_sphere_mu, kinetic_scale
 from msgnn.md.settings import Material
-from msgnn.md.snapshots import read_snapshots
+from msgnn.md.snapshots import PER_FILE_KEYS, read_snapshots
 from msgnn.md.structure import STRUCTURE_TYPES
 from msgnn.reference import published_melting_point
 
@@ -114,13 +114,12 @@ def mu_rows(name: str, kinetics: dict, mass_amu: float, tm_K: float, lattice: st
 
 
 def interface_arrays(snapshots_path) -> dict:
-    """The interface snapshots, compressed for shipping: float32 positions, cell and origin, solid
-    flags, structure types, element and lattice."""
+    """The interface snapshots, compressed for shipping: still a snapshots.npz (msgnn.md.snapshots,
+    so the atomic graphs read it as they read any run's), with float32 reals, int8 structure types
+    and int16 coordination."""
     s = read_snapshots(snapshots_path)
-    return {"positions_A": s["positions_A"].astype(np.float32), "cell_A": s["cell_A"].astype(np.float32),
-            "origin_A": s["origin_A"].astype(np.float32), "time_ps": s["time_ps"].astype(np.float32),
-            "solid": s["solid"].astype(bool), "structure_type": s["structure_type"].astype(np.int8),
-            "interface_z_A": s["interface_z_A"].astype(np.float32), "element": s["element"], "lattice": s["lattice"]}
+    small = {"solid": bool, "structure_type": np.int8, "coordination": np.int16}
+    return {k: v if k in PER_FILE_KEYS else v.astype(small.get(k, np.float32)) for k, v in s.items()}
 
 
 def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by_config: dict[str, str],
