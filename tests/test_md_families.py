@@ -86,3 +86,19 @@ def test_diffusivity_is_the_einstein_slope_over_the_second_half():
     msd = 6 * 0.3 * t + 0.5 * np.exp(-t)         # D = 0.3 A^2/ps after a ballistic start
     D, err = diffusivity(t, msd)
     assert D == pytest.approx(0.3e-8, rel=0.01) and err < 0.01 * D
+
+
+def test_a_slab_narrower_than_twice_the_cutoff_is_reported(caplog):
+    """Al_mm's table reaches 6.5 Å (read by ASE); in a 3x3-cell slab (12.2 Å across) atoms feel their
+    own periodic images, in 4x4 (16.2 Å) they do not."""
+    from msgnn.md.slab import build_two_phase
+    from msgnn.md.system import open_lammps, pair_cutoff_A
+
+    assert pair_cutoff_A(AL) == pytest.approx(6.5)
+    md = SlabSettings.defaults(orientation="100", cells=[3, 3, 8], melt_steps=10, equilibrate_steps=10).for_material(AL)
+    dens = measure_densities(AL, 900.0, 1, md.replace(cells=[4, 4, 8]))
+    for cells, warned in (([3, 3, 8], True), ([4, 4, 8], False)):
+        caplog.clear()
+        with open_lammps(AL, f"Al {cells}") as c:
+            build_two_phase(c, AL, md.replace(cells=cells), dens, 900.0, 1)
+        assert ("own periodic images" in caplog.text) == warned, caplog.text

@@ -27,7 +27,8 @@ from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, SlabSettings
 from msgnn.md.snapshots import write_snapshots
 from msgnn.md.structure import LATTICES, lattice_command, repeat_cells, structure_types
-from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom, setup_potential
+from msgnn.md.system import (classification, check_finite, create_box, lammps_seed, open_lammps, pair_cutoff_A,
+                               per_atom, setup_potential)
 
 log = logging.getLogger(__name__)
 
@@ -588,6 +589,18 @@ def simulate(material_name: str, material: Material, md: SlabSettings, temperatu
     return record
 
 
+def _check_lateral_box(c: Lammps, material: Material) -> None:
+    """Warn about a slab narrower than twice the potential's cutoff: an atom feels its own periodic
+    image (smoke-scale boxes do; the library and default runs' 4x4 boxes must not)."""
+    rc = pair_cutoff_A(material)
+    boxlo, boxhi, *_ = c.lmp.extract_box()
+    lateral = min(boxhi[0] - boxlo[0], boxhi[1] - boxlo[1])
+    if rc is not None and rc > lateral / 2:
+        log.warning("%s: the potential's cutoff (%.2f Å, %s) is more than half the slab's lateral box (%.2f Å): "
+                    "atoms interact with their own periodic images; give the material more lateral `cells`",
+                    c.context, rc, material.potential, lateral)
+
+
 def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: Densities, temperature_K: float,
                     seed: int) -> dict:
     """Set up, in the open LAMMPS instance `c`, the crystal–liquid slab of `run_condition`
@@ -606,6 +619,7 @@ def build_two_phase(c: Lammps, material: Material, md: SlabSettings, densities: 
     create_box(c, material, lattice_command(lattice, a_T, md.orientation, densities.c_over_a), (nx, ny, nz),
                atom_map=True)
     c("thermo_modify lost error norm no")
+    _check_lateral_box(c, material)
     c(f"region xtal block INF INF INF INF {nz / 4:.6f} {3 * nz / 4:.6f}")
     c("group solid region xtal"); c("group liquid subtract all solid")
     for cmd in classification(material, a_T):

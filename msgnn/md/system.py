@@ -4,6 +4,7 @@ Slab, coexistence and nucleation runs all start here."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,13 +25,21 @@ def open_lammps(material: Material, context: str) -> Lammps:
 
 
 def pair_cutoff_A(material: Material) -> float | None:
-    """The interaction cutoff of a Tersoff potential file (max R + D, read by ASE); None for the
-    other styles, whose cutoffs reach beyond their crystal's first two neighbour shells."""
-    if material.pair_style != "tersoff":
-        return None
-    from ase.calculators.tersoff import Tersoff
-    params = Tersoff.from_lammps(str(resolve_potential(material.potential))).parameters
-    return max(p.R + p.D for p in params.values())
+    """The interaction cutoff of the potential file, read by ASE: EAM tables (eam, eam/alloy,
+    eam/fs) and Tersoff (max R + D); None for the other styles."""
+    return _file_cutoff_A(material.pair_style, material.potential)
+
+
+@lru_cache(maxsize=None)
+def _file_cutoff_A(pair_style: str, potential: str) -> float | None:
+    path = str(resolve_potential(potential))
+    if pair_style == "tersoff":
+        from ase.calculators.tersoff import Tersoff
+        return max(p.R + p.D for p in Tersoff.from_lammps(path).parameters.values())
+    if pair_style in ("eam", "eam/alloy", "eam/fs"):
+        from ase.calculators.eam import EAM
+        return float(EAM(potential=path, form=pair_style.split("/")[-1]).cutoff)
+    return None
 
 
 def classification(material: Material, a: float) -> list[str]:
