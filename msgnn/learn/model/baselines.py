@@ -15,7 +15,7 @@ from sklearn.svm import SVR
 from torch import Tensor, nn
 
 
-def _stats(x: Tensor) -> Tensor:
+def feature_stats(x: Tensor) -> Tensor:
     """(n, F) -> (4F,): mean, std, min, max over rows (zeros for an empty set)."""
     if x.shape[0] == 0:
         return x.new_zeros(4 * x.shape[1])
@@ -25,9 +25,9 @@ def _stats(x: Tensor) -> Tensor:
 
 def descriptor(sample) -> np.ndarray:
     """Fixed-length descriptor vector (D,) of one HeteroData sample."""
-    parts = [_stats(sample["atom"].x), _stats(sample["cluster"].x), _stats(sample["facet"].x),
-             _stats(sample["atom", "bond", "atom"].edge_attr),
-             _stats(sample["facet", "adj", "facet"].edge_attr)]
+    parts = [feature_stats(sample["atom"].x), feature_stats(sample["cluster"].x), feature_stats(sample["facet"].x),
+             feature_stats(sample["atom", "bond", "atom"].edge_attr),
+             feature_stats(sample["facet", "adj", "facet"].edge_attr)]
     counts = [sample["atom"].num_nodes, sample["cluster"].num_nodes, sample["facet"].num_nodes,
               sample["atom", "bond", "atom"].edge_index.shape[1],
               sample["cluster", "near", "cluster"].edge_index.shape[1],

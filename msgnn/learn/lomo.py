@@ -1,0 +1,250 @@
+"""Nested leave-one-group-out evaluation of the growth task (msgnn.learn.growth): leave one
+material out (the headline) or one structure family out; every model is tuned inside the outer
+training folds only (Optuna, the same number of trials for every tunable model, inner GroupKFold
+by material) and refitted there; predictions are collected for the held-out group.
+
+Models all predict v (m/s). The learned ones fit y = v / u (u: the collision-limited scale,
+computed from inputs) with weights u^2, so their loss is the squared error in v:
+
+* mean: the mean training velocity (ignores every input);
+* collision: v = C u, one C per orientation class (closest-packed or not), least squares;
+* wilson_frenkel: v = C D/lambda (1 - exp(-dmu/kT)), lambda the liquid's g(r) peak, one C per class;
+* ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
+  descriptors, standardised inside each training fold.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import optuna
+import pandas as pd
+from scipy import stats
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GroupKFold
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+from threadpoolctl import threadpool_limits
+
+from msgnn.learn.growth import rmse
+
+log = logging.getLogger(__name__)
+PHYSICS = ("mean", "collision", "wilson_frenkel")
+LEARNED = ("ridge", "svr", "mlp", "gbt")
+
+
+class ScaledPhysics:
+    """v = C_class * scale, C per orientation class fitted by weighted least squares (all rows'
+    C for a class absent from training)."""
+
+    def __init__(self, scale_column: str):
+        self.scale_column = scale_column
+
+    def fit(self, df: pd.DataFrame):
+        def c(d):
+            u = d[self.scale_column].to_numpy(float)
+            return float(np.dot(d["velocity_m_per_s"], u) / np.dot(u, u))
+        self.all_ = c(df)
+        self.by_class_ = {k: c(g) for k, g in df.groupby("close_packed")}
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        C = df["close_packed"].map(self.by_class_).fillna(self.all_).to_numpy(float)
+        return C * df[self.scale_column].to_numpy(float)
+
+
+class MeanVelocity:
+    def fit(self, df: pd.DataFrame):
+        self.mean_ = float(df["velocity_m_per_s"].mean())
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        return np.full(len(df), self.mean_)
+
+
+def search_space(trial: optuna.Trial, model: str) -> dict:
+    if model == "ridge":
+        return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+    if model == "svr":
+        return {"C": trial.suggest_float("C", 1e-2, 1e2, log=True),
+                "epsilon": trial.suggest_float("epsilon", 1e-3, 0.3, log=True),
+                "gamma": trial.suggest_float("gamma", 1e-4, 1e-1, log=True)}
+    if model == "mlp":
+        return {"hidden": trial.suggest_int("hidden", 8, 128, log=True), "layers": trial.suggest_int("layers", 1, 3),
+                "alpha": trial.suggest_float("alpha", 1e-5, 1.0, log=True),
+                "learning_rate_init": trial.suggest_float("learning_rate_init", 1e-4, 1e-2, log=True)}
+    if model == "gbt":
+        return {"learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+                "max_depth": trial.suggest_int("max_depth", 2, 6),
+                "min_samples_leaf": trial.suggest_int("min_samples_leaf", 3, 30, log=True),
+                "l2_regularization": trial.suggest_float("l2_regularization", 1e-4, 10.0, log=True)}
+    raise ValueError(f"no search space for model {model!r}")
+
+
+class Learned:
+    """A scikit-learn regressor on standardised features, fitting y = v / u with weights u^2."""
+
+    def __init__(self, model: str, params: dict, features: list[str], seed: int):
+        self.model, self.params, self.features, self.seed = model, params, features, seed
+
+    def _estimator(self):
+        p = self.params
+        if self.model == "ridge":
+            est = Ridge(alpha=p["alpha"])
+        elif self.model == "svr":
+            est = SVR(C=p["C"], epsilon=p["epsilon"], gamma=p["gamma"])
+        elif self.model == "mlp":
+            est = MLPRegressor(hidden_layer_sizes=(p["hidden"],) * p["layers"], alpha=p["alpha"],
+                               learning_rate_init=p["learning_rate_init"], max_iter=2000, early_stopping=False,
+                               random_state=self.seed)
+        elif self.model == "gbt":
+            est = HistGradientBoostingRegressor(learning_rate=p["learning_rate"], max_depth=p["max_depth"],
+                                                min_samples_leaf=p["min_samples_leaf"],
+                                                l2_regularization=p["l2_regularization"], random_state=self.seed)
+        else:
+            raise ValueError(f"unknown model {self.model!r}")
+        return make_pipeline(StandardScaler(), est)
+
+    def fit(self, df: pd.DataFrame):
+        u = df["target_scale_m_per_s"].to_numpy(float)
+        self.est_ = self._estimator()
+        name = self.est_.steps[-1][0]
+        self.est_.fit(df[self.features].to_numpy(float), df["velocity_m_per_s"].to_numpy(float) / u,
+                      **{f"{name}__sample_weight": u ** 2 / np.mean(u ** 2)})
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        return self.est_.predict(df[self.features].to_numpy(float)) * df["target_scale_m_per_s"].to_numpy(float)
+
+
+def make_model(model: str, params: dict, features: list[str], seed: int):
+    if model == "mean":
+        return MeanVelocity()
+    if model == "collision":
+        return ScaledPhysics("collision_scale_m_per_s")
+    if model == "wilson_frenkel":
+        return ScaledPhysics("wilson_frenkel_scale_m_per_s")
+    return Learned(model, params, features, seed)
+
+
+@dataclass(frozen=True)
+class Budget:
+    trials: int = 10          # Optuna trials per tunable model and outer fold
+    inner_folds: int = 4      # GroupKFold by material inside the outer training set
+
+
+def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], folds: int, seed: int) -> float:
+    groups = df["material"].to_numpy()
+    k = min(folds, len(np.unique(groups)))
+    err = []
+    for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(df, groups=groups):
+        m = make_model(model, params, features, seed).fit(df.iloc[tr])
+        err.append((df["velocity_m_per_s"].iloc[te].to_numpy() - m.predict(df.iloc[te])) ** 2)
+    return float(np.sqrt(np.mean(np.concatenate(err))))
+
+
+def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int) -> tuple[dict, float]:
+    """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`)."""
+    if model not in LEARNED:
+        return {}, float("nan")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize",
+                                sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(5, budget.trials)))
+    study.optimize(lambda t: inner_rmse(model, search_space(t, model), df, features, budget.inner_folds, seed),
+                   n_trials=budget.trials)
+    return study.best_params, float(study.best_value)
+
+
+def outer_groups(df: pd.DataFrame, split: str) -> pd.Series:
+    if split == "lomo":
+        return df["material"]
+    if split == "lofo":
+        return df["family"]
+    raise ValueError(f"unknown split kind {split!r} (lomo or lofo)")
+
+
+def evaluate(df: pd.DataFrame, features: list[str], models, *, split: str, seeds, budget: Budget,
+             progress=None) -> pd.DataFrame:
+    """Held-out predictions of every model, seed and outer fold: KEY columns, `velocity_m_per_s`,
+    `predicted_m_per_s`, `model`, `seed`, `held_out`, `inner_rmse_m_per_s`, `params`."""
+    groups = outer_groups(df, split)
+    out = []
+    with threadpool_limits(1):      # hundreds of fits on a few hundred rows: threads only contend
+        _evaluate(df, groups, features, models, split, seeds, budget, progress, out)
+    return pd.concat(out, ignore_index=True)
+
+
+def _evaluate(df, groups, features, models, split, seeds, budget, progress, out) -> None:
+    for seed in seeds:
+        for held in sorted(groups.unique()):
+            train, test = df[groups != held], df[groups == held]
+            for model in models:
+                params, inner = tune(model, train, features, budget, seed)
+                pred = make_model(model, params, features, seed).fit(train).predict(test)
+                out.append(test[["material", "family", "orientation", "temperature_K", "velocity_m_per_s"]].assign(
+                    predicted_m_per_s=pred, model=model, seed=seed, held_out=held, inner_rmse_m_per_s=inner,
+                    params=str(params)))
+                if progress:
+                    progress(f"{split} seed {seed} held out {held}: {model} rmse {rmse(test['velocity_m_per_s'], pred):.2f} m/s")
+
+
+def per_material_rmse(pred: pd.DataFrame) -> pd.DataFrame:
+    """RMSE (m/s) per model and held-out material, averaged over seeds: index material, columns models."""
+    r = pred.groupby(["model", "seed", "material"]).apply(
+        lambda g: rmse(g["velocity_m_per_s"], g["predicted_m_per_s"]), include_groups=False)
+    return r.groupby(["material", "model"]).mean().unstack("model")
+
+
+def bootstrap_rmse(pred: pd.DataFrame, model: str, n: int = 2000, seed: int = 0) -> tuple[float, list[float]]:
+    """RMSE over all held-out rows of `model` (mean over seeds) and its 95 % interval from
+    resampling materials."""
+    p = pred[pred["model"] == model]
+    sq = p.assign(se=(p["velocity_m_per_s"] - p["predicted_m_per_s"]) ** 2).groupby(["material"])["se"].agg(["sum", "count"])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(sq), size=(n, len(sq)))
+    boot = np.sqrt(sq["sum"].to_numpy()[idx].sum(1) / sq["count"].to_numpy()[idx].sum(1))
+    point = float(p.groupby("seed").apply(lambda g: rmse(g["velocity_m_per_s"], g["predicted_m_per_s"]),
+                                          include_groups=False).mean())
+    return point, [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]
+
+
+def paired_comparison(per_material: pd.DataFrame, model: str, reference: str, n: int = 2000, seed: int = 0) -> dict:
+    """`model` against `reference` per held-out material: the ratio of their mean per-material RMSEs
+    with a paired bootstrap 95 % interval over materials, and the Wilcoxon signed-rank p-value of
+    the per-material differences (two-sided)."""
+    a, b = per_material[model].to_numpy(float), per_material[reference].to_numpy(float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(n, len(a)))
+    ratios = a[idx].mean(1) / b[idx].mean(1)
+    p = float(stats.wilcoxon(a, b).pvalue) if len(a) >= 2 and np.any(a != b) else 1.0
+    return {"model": model, "reference": reference, "rmse_ratio": float(a.mean() / b.mean()),
+            "ci95": [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))],
+            "p_value": p, "n_materials": int(len(a)), "test": "Wilcoxon signed-rank on per-material RMSE; paired bootstrap of the ratio"}
+
+
+def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
+    """The metrics block of one split kind: per model RMSE (m/s) with 95 % interval, relative RMSE
+    (RMSE / RMS of the measured v) per family, the best baseline, and the paired comparison of
+    `target_model` (default: the best learned model) against the best other model."""
+    models = sorted(pred["model"].unique())
+    out = {"n_materials": int(pred["material"].nunique()), "seeds": sorted(int(s) for s in pred["seed"].unique()),
+           "n_rows": int(len(pred) // max(1, pred["model"].nunique() * pred["seed"].nunique())), "models": {}}
+    for m in models:
+        point, ci = bootstrap_rmse(pred, m)
+        p = pred[pred["model"] == m]
+        fam = {f: rmse(g["velocity_m_per_s"], g["predicted_m_per_s"]) / float(np.sqrt(np.mean(g["velocity_m_per_s"] ** 2)))
+               for f, g in p.groupby("family")}
+        out["models"][m] = {"rmse": {"growth_rate": point, "ci95": ci, "unit": "m/s"},
+                            "relative_rmse_by_family": fam}
+    pm = per_material_rmse(pred)
+    target = target_model if target_model in models else None
+    others = [m for m in models if m != target]
+    best = min(others, key=lambda m: out["models"][m]["rmse"]["growth_rate"])
+    out["best_baseline"] = best
+    if target:
+        out[f"{target}_vs_best"] = paired_comparison(pm, target, best)
+    return out
