@@ -10,7 +10,8 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * collision: v = C u, one C per orientation class (closest-packed or not), least squares;
 * wilson_frenkel: v = C D/lambda (1 - exp(-dmu/kT)), lambda the liquid's g(r) peak, one C per class;
 * ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
-  descriptors, standardised inside each training fold.
+  descriptors, standardised inside each training fold;
+* msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
 PHYSICS = ("mean", "collision", "wilson_frenkel")
-LEARNED = ("ridge", "svr", "mlp", "gbt")
+LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn")
 
 
 class ScaledPhysics:
@@ -67,6 +68,9 @@ class MeanVelocity:
 
 
 def search_space(trial: optuna.Trial, model: str) -> dict:
+    if model == "msgnn":
+        from msgnn.learn.growth_gnn import search_space as gnn_space
+        return gnn_space(trial)
     if model == "ridge":
         return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
     if model == "svr":
@@ -121,7 +125,13 @@ class Learned:
         return self.est_.predict(df[self.features].to_numpy(float)) * df["target_scale_m_per_s"].to_numpy(float)
 
 
-def make_model(model: str, params: dict, features: list[str], seed: int):
+def make_model(model: str, params: dict, features: list[str], seed: int, graphs: dict | None = None):
+    """`graphs`: (material, orientation) -> interface graphs (msgnn.learn.growth_gnn), for "msgnn"."""
+    if model == "msgnn":
+        from msgnn.learn.growth_gnn import GrowthGNN
+        if graphs is None:
+            raise ValueError("the msgnn model needs the interface graphs (msgnn.learn.growth_gnn.interface_graphs)")
+        return GrowthGNN(params, graphs, features, seed)
     if model == "mean":
         return MeanVelocity()
     if model == "collision":
@@ -135,28 +145,32 @@ def make_model(model: str, params: dict, features: list[str], seed: int):
 class Budget:
     trials: int = 10          # Optuna trials per tunable model and outer fold
     inner_folds: int = 4      # GroupKFold by material inside the outer training set
+    gnn_epochs: int = 150     # full-batch epochs of each MS-GNN fit (fixed, not tuned)
 
 
-def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], folds: int, seed: int) -> float:
+def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], folds: int, seed: int,
+               graphs: dict | None = None) -> float:
     groups = df["material"].to_numpy()
     k = min(folds, len(np.unique(groups)))
     err = []
     for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(df, groups=groups):
-        m = make_model(model, params, features, seed).fit(df.iloc[tr])
+        m = make_model(model, params, features, seed, graphs).fit(df.iloc[tr])
         err.append((df["velocity_m_per_s"].iloc[te].to_numpy() - m.predict(df.iloc[te])) ** 2)
     return float(np.sqrt(np.mean(np.concatenate(err))))
 
 
-def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int) -> tuple[dict, float]:
+def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int,
+         graphs: dict | None = None) -> tuple[dict, float]:
     """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`)."""
     if model not in LEARNED:
         return {}, float("nan")
+    fixed = {"epochs": budget.gnn_epochs} if model == "msgnn" else {}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(5, budget.trials)))
-    study.optimize(lambda t: inner_rmse(model, search_space(t, model), df, features, budget.inner_folds, seed),
-                   n_trials=budget.trials)
-    return study.best_params, float(study.best_value)
+    study.optimize(lambda t: inner_rmse(model, {**fixed, **search_space(t, model)}, df, features, budget.inner_folds,
+                                        seed, graphs), n_trials=budget.trials)
+    return {**fixed, **study.best_params}, float(study.best_value)
 
 
 def outer_groups(df: pd.DataFrame, split: str) -> pd.Series:
@@ -168,23 +182,23 @@ def outer_groups(df: pd.DataFrame, split: str) -> pd.Series:
 
 
 def evaluate(df: pd.DataFrame, features: list[str], models, *, split: str, seeds, budget: Budget,
-             progress=None) -> pd.DataFrame:
+             graphs: dict | None = None, progress=None) -> pd.DataFrame:
     """Held-out predictions of every model, seed and outer fold: KEY columns, `velocity_m_per_s`,
     `predicted_m_per_s`, `model`, `seed`, `held_out`, `inner_rmse_m_per_s`, `params`."""
     groups = outer_groups(df, split)
     out = []
     with threadpool_limits(1):      # hundreds of fits on a few hundred rows: threads only contend
-        _evaluate(df, groups, features, models, split, seeds, budget, progress, out)
+        _evaluate(df, groups, features, models, split, seeds, budget, graphs, progress, out)
     return pd.concat(out, ignore_index=True)
 
 
-def _evaluate(df, groups, features, models, split, seeds, budget, progress, out) -> None:
+def _evaluate(df, groups, features, models, split, seeds, budget, graphs, progress, out) -> None:
     for seed in seeds:
         for held in sorted(groups.unique()):
             train, test = df[groups != held], df[groups == held]
             for model in models:
-                params, inner = tune(model, train, features, budget, seed)
-                pred = make_model(model, params, features, seed).fit(train).predict(test)
+                params, inner = tune(model, train, features, budget, seed, graphs)
+                pred = make_model(model, params, features, seed, graphs).fit(train).predict(test)
                 out.append(test[["material", "family", "orientation", "temperature_K", "velocity_m_per_s"]].assign(
                     predicted_m_per_s=pred, model=model, seed=seed, held_out=held, inner_rmse_m_per_s=inner,
                     params=str(params)))

@@ -164,12 +164,22 @@ class MSGNN(nn.Module):
         return b if b is not None else torch.zeros(n, dtype=torch.long, device=device)
 
     def forward(self, data) -> Tensor:
+        return self.readout(self.embed(data), data.cond)
+
+    def readout(self, z: Tensor, cond: Tensor) -> Tensor:
+        """Graph embeddings z (B, 6H) and conditions (B, cond_dim) -> (B, n_targets). Rows may share
+        a graph (z[rows]): the growth task reads one interface at many temperatures."""
+        z = self.trunk(torch.cat([z, self.enc_cond(cond)], dim=-1))                        # (B, H)
+        return torch.cat([head(z) for head in self.heads], dim=-1)                         # (B, T)
+
+    def embed(self, data) -> Tensor:
+        """The levels' mean and max pooled node embeddings after cross-scale attention: (B, 6H)."""
         xa, xc, xf = data["atom"].x, data["cluster"].x, data["facet"].x
         dev = xa.device
         ba = self._batch(data["atom"], xa.shape[0], dev)
         bc = self._batch(data["cluster"], xc.shape[0], dev)
         bf = self._batch(data["facet"], xf.shape[0], dev)
-        n_graphs = data.cond.shape[0]
+        n_graphs = data.cond.shape[0]          # one row per graph (a growth-task graph: width 0)
         bond, fadj = data["atom", "bond", "atom"], data["facet", "adj", "facet"]
 
         ha = self.atom_convs(self.enc_atom(xa), bond.edge_index, bond.edge_attr)           # (N_a, H)
@@ -179,9 +189,6 @@ class MSGNN(nn.Module):
         hf = self.cluster_to_facet(hf, bf, hc, bc, n_graphs)
         hc = self.facet_to_cluster(hc, bc, hf, bf, n_graphs)
 
-        z = torch.cat([global_mean_pool(ha, ba, n_graphs), global_max_pool(ha, ba, n_graphs),
-                       global_mean_pool(hc, bc, n_graphs), global_max_pool(hc, bc, n_graphs),
-                       global_mean_pool(hf, bf, n_graphs), global_max_pool(hf, bf, n_graphs),
-                       self.enc_cond(data.cond)], dim=-1)                                  # (B, 7H)
-        z = self.trunk(z)                                                                   # (B, H)
-        return torch.cat([head(z) for head in self.heads], dim=-1)                         # (B, T)
+        return torch.cat([global_mean_pool(ha, ba, n_graphs), global_max_pool(ha, ba, n_graphs),
+                          global_mean_pool(hc, bc, n_graphs), global_max_pool(hc, bc, n_graphs),
+                          global_mean_pool(hf, bf, n_graphs), global_max_pool(hf, bf, n_graphs)], dim=-1)

@@ -1,0 +1,120 @@
+"""The MS-GNN on the growth task (msgnn.learn.growth, evaluated by msgnn.learn.lomo as model "msgnn").
+
+Each (material, orientation) has the atomic + cluster graphs of its stationary interface at Tm,
+one per snapshot (msgnn.graphs.atomic); the facet level is empty (a micrograph is made after
+growth, so the growth head may not read one). The MS-GNN embeds each interface once
+(:meth:`MSGNN.embed`), and every row (one temperature) reads its interface's embedding together
+with its scalar inputs (:meth:`MSGNN.readout`). Like the other learned models it fits y = v / u
+with weights u^2 (u: the collision-limited scale) and predicts v = y u. Each epoch sees one
+randomly chosen snapshot per interface (the snapshots are views of one equilibrium interface,
+always on the same side of a split); predictions average over all snapshots.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.preprocessing import StandardScaler
+from torch_geometric.data import Batch
+
+from msgnn.learn.dataset import make_sample
+from msgnn.learn.model.msgnn import MSGNN
+from msgnn.learn.train import seed_everything
+
+NODE_FIELDS = (("atom", "x"), ("cluster", "x"), (("atom", "bond", "atom"), "edge_attr"))
+
+
+def interface_graphs(library_dir, materials_orientations, settings) -> dict:
+    """(material, orientation) -> [HeteroData per snapshot] with an empty facet level."""
+    from pathlib import Path
+
+    from msgnn.graphs.atomic import snapshot_graph
+    from msgnn.md.snapshots import frame, read_snapshots
+
+    empty_facets = {"facet_x": torch.zeros(0, 1), "facet_edge_index": torch.zeros(2, 0, dtype=torch.long),
+                    "facet_edge_attr": torch.zeros(0, 1)}
+    out = {}
+    for material, orientation in materials_orientations:
+        s = read_snapshots(Path(library_dir) / "interfaces" / f"{material}_{orientation}.npz")
+        out[(material, orientation)] = [make_sample(snapshot_graph(frame(s, f), str(s["lattice"]), settings),
+                                                    empty_facets, [], [])
+                                        for f in range(s["solid"].shape[0])]
+    return out
+
+
+def search_space(trial) -> dict:
+    return {"hidden": trial.suggest_int("hidden", 16, 64, log=True),
+            "layers_per_scale": trial.suggest_int("layers_per_scale", 1, 4),
+            "attention_dim": trial.suggest_int("attention_dim", 8, 32, log=True),
+            "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True)}
+
+
+class GrowthGNN:
+    """fit(df) / predict(df) on growth-table rows (msgnn.learn.growth), like msgnn.learn.lomo's models."""
+
+    def __init__(self, params: dict, graphs: dict, features: list[str], seed: int, *, epochs: int = 150,
+                 device: str = "cpu"):
+        self.params, self.graphs, self.features, self.seed = params, graphs, features, seed
+        self.epochs, self.device = int(params.get("epochs", epochs)), torch.device(device)
+
+    # node/edge features standardised with the training interfaces' statistics
+    def _fit_scaling(self, keys):
+        self.node_stats = {}
+        for key, attr in NODE_FIELDS:
+            x = torch.cat([getattr(g[key], attr) for k in keys for g in self.graphs[k]])
+            sd = x.std(0, unbiased=False)
+            self.node_stats[(key, attr)] = (x.mean(0), torch.where(sd > 1e-6 * x.mean(0).abs(), sd, torch.ones_like(sd)))
+        self.cond_scaler = StandardScaler().fit(self._cond_raw)
+
+    def _scaled(self, g):
+        s = g.clone()
+        for (key, attr), (m, sd) in self.node_stats.items():
+            setattr(s[key], attr, (getattr(g[key], attr) - m) / sd)
+        return s
+
+    def _batch(self, keys, snapshot):
+        return Batch.from_data_list([self._scaled(self.graphs[k][snapshot(k)]) for k in keys]).to(self.device)
+
+    def fit(self, df: pd.DataFrame):
+        seed_everything(self.seed)
+        rng = np.random.default_rng(self.seed)
+        keys = sorted(set(zip(df["material"], df["orientation"])))
+        self._cond_raw = df[self.features].to_numpy(float)
+        self._fit_scaling(keys)
+        p = self.params
+        first = self.graphs[keys[0]][0]
+        self.model = MSGNN(first["atom"].x.shape[1], first["atom", "bond", "atom"].edge_attr.shape[1],
+                           first["cluster"].x.shape[1], first["facet"].x.shape[1],
+                           first["facet", "adj", "facet"].edge_attr.shape[1], len(self.features),
+                           hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
+                           attention_dim=int(p["attention_dim"]), n_targets=1).to(self.device)
+        rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
+        cond = torch.tensor(self.cond_scaler.transform(self._cond_raw), dtype=torch.float32, device=self.device)
+        u = df["target_scale_m_per_s"].to_numpy(float)
+        y = torch.tensor(df["velocity_m_per_s"].to_numpy(float) / u, dtype=torch.float32, device=self.device)
+        w = torch.tensor(u ** 2 / np.mean(u ** 2), dtype=torch.float32, device=self.device)
+        opt = torch.optim.Adam(self.model.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
+        self.losses = []
+        for _ in range(self.epochs):
+            self.model.train()
+            batch = self._batch(keys, lambda k: int(rng.integers(len(self.graphs[k]))))
+            opt.zero_grad()
+            pred = self.model.readout(self.model.embed(batch)[rows], cond)[:, 0]
+            loss = (w * (pred - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            self.losses.append(loss.item())
+        return self
+
+    @torch.no_grad()
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        self.model.eval()
+        keys = sorted(set(zip(df["material"], df["orientation"])))
+        rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
+        cond = torch.tensor(self.cond_scaler.transform(df[self.features].to_numpy(float)), dtype=torch.float32,
+                            device=self.device)
+        n = min(len(self.graphs[k]) for k in keys)
+        y = np.mean([self.model.readout(self.model.embed(self._batch(keys, lambda k: i))[rows], cond)[:, 0].cpu().numpy()
+                     for i in range(n)], axis=0)
+        return y * df["target_scale_m_per_s"].to_numpy(float)
