@@ -79,6 +79,11 @@ rule md_all:
         expand_conditions(rules.atomic_graphs.output[0], GROWTH),
 
 
+rule growth_all:
+    input:
+        expand(rules.growth_task.output.metrics, split=config["growth_task"]["splits"]),
+
+
 rule microscopy_all:
     input:
         expand_conditions(rules.microscopy_condition.output.measurements, GROWTH),

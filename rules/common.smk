@@ -96,6 +96,9 @@ def tune_worker_files(model):
 # ---- the materials library (rules/library.smk)
 LIBRARY_EXCLUDED = config["library_exclude"]       # material -> why it is not run (named by a person)
 LIBRARY = [m for m in MATERIALS if m not in LIBRARY_EXCLUDED]
+LIBRARY_OUT = config["library_out"]
+# the growth task (rules/train.smk) reads the shipped library; `snakemake growth_all` runs it
+GROWTH_LIBRARY = config["growth_task"]["library"]
 
 
 def library_interfaces(material):

@@ -54,3 +54,33 @@ rule train_tuned:
         "../envs/model.yaml"
     script:
         "../workflow_scripts/train.py"
+
+
+rule growth_task:
+    # the growth task on the materials library (data/library, shipped): nested leave-one-material-out
+    # ("lomo") or leave-one-family-out ("lofo"); docs/learning_task.md
+    input:
+        tables=[f"{GROWTH_LIBRARY}/{t}.csv" for t in ("materials", "kinetics", "diffusivity")],
+    output:
+        predictions="results/growth/{split}/predictions.csv",
+        metrics="results/growth/{split}/metrics.json",
+        parity=report("results/growth/{split}/parity.png", category="Growth task", labels={"split": "{split}"}),
+    wildcard_constraints:
+        split="lomo|lofo",
+    params:
+        library=GROWTH_LIBRARY,
+        growth_task=SETTINGS.growth_task.to_dict(),
+        graphs=SETTINGS.graphs.to_dict(),
+        seed=config["seed"],
+    log:
+        "results/logs/growth/{split}.log",
+    benchmark:
+        "results/benchmarks/growth/{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/growth_task.py"

@@ -50,7 +50,7 @@ def write_library(path, seed=0):
                      "liquid_rdf_peak_height": rng.uniform(2.3, 3.0), "excluded": ""})
         s = L * growth.EV / (growth.K_B * tm)
         for o in ORIENT[fam]:
-            (path / "interfaces").mkdir(exist_ok=True)
+            (path / "interfaces").mkdir(parents=True, exist_ok=True)
             write_interface(path / "interfaces" / f"{name}_{o}.npz", rng)
             C = 0.2 + 0.4 * (s - 0.8) + (0.25 if (fam, o) in growth.CLOSE_PACKED else 0.0)
             for f in FRACTIONS:
@@ -140,3 +140,31 @@ def test_the_ms_gnn_reads_each_interface_once_and_learns_the_law(table, tmp_path
                          budget=lomo.Budget(trials=1, inner_folds=2, gnn_epochs=60), graphs=graphs)
     r = {k: v["rmse"]["growth_rate"] for k, v in lomo.summarise(pred)["models"].items()}
     assert r["msgnn"] < 0.6 * r["mean"], r
+
+
+def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
+    """`snakemake growth_all` with the default config reads the library named by growth_task.library
+    (a source folder: no rule of the default run writes it) and writes predictions, metrics and the
+    parity plot per split kind."""
+    import json
+    import yaml
+
+    from conftest import ROOT, SNAKEMAKE, run
+
+    write_library(tmp_path / "lib")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["growth_task"] = {"library": "lib", "splits": ["lofo"], "models": ["mean", "collision", "ridge"],
+                          "seeds": 2, "trials": 2, "inner_folds": 2}
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump(cfg))
+    run([*SNAKEMAKE, "--directory", tmp_path, "--configfile", "override.yaml", "--cores", "1", "growth_all"], cwd=tmp_path)
+    m = json.loads((tmp_path / "results/growth/lofo/metrics.json").read_text())
+    assert m["split"] == "lofo" and m["seeds"] == [42, 43] and m["n_materials"] == 10
+    assert set(m["models"]) == {"mean", "collision", "ridge"} and m["best_baseline"] in m["models"]
+    pred = pd.read_csv(tmp_path / "results/growth/lofo/predictions.csv")
+    assert len(pred) == 2 * 3 * 160 and set(pred["held_out"]) == {"fcc", "bcc", "hcp", "diamond"}
+    assert (tmp_path / "results/growth/lofo/parity.png").stat().st_size > 5000
+
+
+def test_the_documented_inputs_are_the_code_s_inputs():
+    from conftest import ROOT
+    assert growth.inputs_markdown() in (ROOT / "docs" / "learning_task.md").read_text()

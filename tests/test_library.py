@@ -22,6 +22,7 @@ TINY = {
                    "lattice_constant_A": 3.165, "reference_melting_point_K": 3400, "temperatures_K": [3000, 3500]},
     },
     "library_exclude": {"W_zhou": "not run in this test"},
+    "library_out": "data/library",
     "md": {"replicas": 1, "cells": [3, 3, 12], "melt_steps": 600, "equilibrate_steps": 200, "growth_steps": 2000,
            "sample_every": 100, "snapshots": 2, "expansion_steps": 300, "transient_ps": 1.0, "min_phase_thickness_A": 6.0,
            "interface": {"snapshots": 3},

@@ -15,7 +15,7 @@ from conftest import SMOKE_CONFIG
 NOT_SETTINGS = {("microscopy", "real_images"), ("microscopy", "real_series"), ("reactor", "real_logs"),
                 ("md", "replicas"), ("md", "extra_orientations"), ("materials", "temperatures_K"),
                 ("materials", "md_temperatures_K"), ("materials", "nucleation_temperatures_K"),
-                ("materials", "orientations"), ("library_exclude",)}
+                ("materials", "orientations"), ("library_exclude",), ("library_out",)}
 
 
 def _schema_keys(sub: dict, path=()) -> set[tuple]:

@@ -74,6 +74,14 @@ FORBIDDEN_RUNS = ("md_run", "md_kinetics")
 KEY = ["material", "family", "orientation", "temperature_K"]
 
 
+def inputs_markdown() -> str:
+    """The table of docs/learning_task.md: every input, the file it is read from and the run that made it."""
+    rows = ["| input | read from (data/library/) | how | produced by |", "|---|---|---|---|"]
+    rows += [f"| `{i.name}` | {i.file} | {i.read_as} | {i.run} |" for i in INPUTS]
+    rows.append(f"| **target** `{TARGET.name}` | {TARGET.file} | {TARGET.read_as} | {TARGET.run} |")
+    return "\n".join(rows)
+
+
 def driving_force_factor(T, Tm, L_eV):
     """1 - exp(-dmu / k_B T) with dmu = L (Tm - T) / Tm (per atom)."""
     T, Tm = np.asarray(T, float), np.asarray(Tm, float)

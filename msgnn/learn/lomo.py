@@ -181,10 +181,11 @@ def outer_groups(df: pd.DataFrame, split: str) -> pd.Series:
     raise ValueError(f"unknown split kind {split!r} (lomo or lofo)")
 
 
-def evaluate(df: pd.DataFrame, features: list[str], models, *, split: str, seeds, budget: Budget,
+def evaluate(df: pd.DataFrame, features, models, *, split: str, seeds, budget: Budget,
              graphs: dict | None = None, progress=None) -> pd.DataFrame:
     """Held-out predictions of every model, seed and outer fold: KEY columns, `velocity_m_per_s`,
-    `predicted_m_per_s`, `model`, `seed`, `held_out`, `inner_rmse_m_per_s`, `params`."""
+    `predicted_m_per_s`, `model`, `seed`, `held_out`, `inner_rmse_m_per_s`, `params`. `features`:
+    the input columns, or a dict model -> its columns."""
     groups = outer_groups(df, split)
     out = []
     with threadpool_limits(1):      # hundreds of fits on a few hundred rows: threads only contend
@@ -197,8 +198,9 @@ def _evaluate(df, groups, features, models, split, seeds, budget, graphs, progre
         for held in sorted(groups.unique()):
             train, test = df[groups != held], df[groups == held]
             for model in models:
-                params, inner = tune(model, train, features, budget, seed, graphs)
-                pred = make_model(model, params, features, seed, graphs).fit(train).predict(test)
+                feats = features[model] if isinstance(features, dict) else features
+                params, inner = tune(model, train, feats, budget, seed, graphs)
+                pred = make_model(model, params, feats, seed, graphs).fit(train).predict(test)
                 out.append(test[["material", "family", "orientation", "temperature_K", "velocity_m_per_s"]].assign(
                     predicted_m_per_s=pred, model=model, seed=seed, held_out=held, inner_rmse_m_per_s=inner,
                     params=str(params)))
@@ -262,3 +264,67 @@ def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
     if target:
         out[f"{target}_vs_best"] = paired_comparison(pm, target, best)
     return out
+
+
+def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int, predictions_csv, metrics_json,
+                    parity_png) -> dict:
+    """The growth task on the library for one split kind: every model of `settings`
+    (msgnn.learn.settings.GrowthTaskSettings) over `settings.seeds` seeds; writes the held-out
+    predictions, the metrics block (summarise) and a parity plot per family."""
+    from msgnn.io import write_json
+    from msgnn.learn.growth import SCALAR_INPUTS, growth_table, interface_descriptors
+
+    models = list(settings.models)
+    table = growth_table(library_dir)
+    keys = sorted(set(zip(table["material"], table["orientation"])))
+    log.info("growth task (%s): %d rows, %d materials, %d interfaces; models %s", split, len(table),
+             table["material"].nunique(), len(keys), models)
+    features = {m: SCALAR_INPUTS for m in models}
+    if any(m in LEARNED and m != "msgnn" for m in models):
+        desc = interface_descriptors(library_dir, keys, graph_settings)
+        table = table.merge(desc, on=["material", "orientation"], how="left")
+        described = SCALAR_INPUTS + [c for c in desc.columns if c not in ("material", "orientation")]
+        features.update({m: described for m in models if m in LEARNED and m != "msgnn"})
+    graphs = None
+    if "msgnn" in models:
+        from msgnn.learn.growth_gnn import interface_graphs
+        graphs = interface_graphs(library_dir, keys, graph_settings)
+    budget = Budget(trials=settings.trials, inner_folds=settings.inner_folds, gnn_epochs=settings.gnn_epochs)
+    pred = evaluate(table, features, models, split=split, seeds=[seed + i for i in range(settings.seeds)],
+                    budget=budget, graphs=graphs, progress=log.info)
+    metrics = {**summarise(pred, target_model="msgnn" if "msgnn" in models else None), "split": split,
+               "budget": {"trials_per_model_and_fold": settings.trials, "inner_folds": settings.inner_folds,
+                          "gnn_epochs": settings.gnn_epochs, "sampler": "Optuna GPSampler"},
+               "target_transform": "y = v / u, u = sqrt(3 k_B T/m) (1 - exp(-L dT/(k_B T Tm))); fits weighted by u^2"}
+    pred.to_csv(predictions_csv, index=False)
+    write_json(metrics_json, metrics)
+    parity_plot(pred, metrics, parity_png)
+    return metrics
+
+
+def parity_plot(pred: pd.DataFrame, metrics: dict, path) -> None:
+    """Measured against predicted v (held out), one panel per model shown, colour by family."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from msgnn.io import save_figure
+
+    shown = [m for m in ("msgnn", metrics.get("best_baseline"), "collision", "mean") if m in metrics["models"]]
+    shown = list(dict.fromkeys(shown))
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 3.6), dpi=110, squeeze=False)
+    lim = float(np.nanmax(np.abs(pred[["velocity_m_per_s", "predicted_m_per_s"]].to_numpy()))) * 1.05
+    for ax, m in zip(axes[0], shown):
+        p = pred[pred["model"] == m].groupby(["material", "family", "orientation", "temperature_K"], as_index=False)[
+            ["velocity_m_per_s", "predicted_m_per_s"]].mean()
+        for fam, g in p.groupby("family"):
+            ax.scatter(g["velocity_m_per_s"], g["predicted_m_per_s"], s=8, label=fam)
+        ax.plot([-lim, lim], [-lim, lim], color="gray", lw=0.8)
+        r = metrics["models"][m]["rmse"]
+        ax.set_title(f"{m}: RMSE {r['growth_rate']:.1f} m/s", fontsize=9)
+        ax.set_xlabel("measured v (m/s)")
+        ax.set_xlim(-lim, lim); ax.set_ylim(-lim, lim)
+    axes[0][0].set_ylabel(f"predicted v, material held out ({metrics['split']})")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)

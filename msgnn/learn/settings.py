@@ -31,6 +31,22 @@ class TrainSettings(Settings):
 
 
 @dataclass(frozen=True)
+class GrowthTaskSettings(Settings):
+    """config["growth_task"]: the growth task's data, split kinds, models and the budget every
+    tunable model gets (msgnn.learn.lomo)."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ("growth_task",)
+
+    library: str
+    splits: list
+    models: list
+    seeds: int
+    trials: int
+    inner_folds: int
+    gnn_epochs: int
+
+
+@dataclass(frozen=True)
 class TuneSettings(Settings):
     """The keys of config["tune"] that change what a study computes or where it is stored."""
 
