@@ -88,7 +88,8 @@ class GrowthGNN:
                            first["cluster"].x.shape[1], first["facet"].x.shape[1],
                            first["facet", "adj", "facet"].edge_attr.shape[1], len(self.features),
                            hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
-                           attention_dim=int(p["attention_dim"]), n_targets=1).to(self.device)
+                           attention_dim=int(p["attention_dim"]), n_targets=1,
+                           levels=tuple(p.get("levels", ("atom", "cluster", "facet")))).to(self.device)
         rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
         cond = torch.tensor(self.cond_scaler.transform(self._cond_raw), dtype=torch.float32, device=self.device)
         u = df["target_scale_m_per_s"].to_numpy(float)

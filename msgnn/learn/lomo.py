@@ -11,7 +11,9 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * wilson_frenkel: v = C D/lambda (1 - exp(-dmu/kT)), lambda the liquid's g(r) peak, one C per class;
 * ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
   descriptors, standardised inside each training fold;
-* msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn).
+* msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn);
+  msgnn_atoms: the same with the atomic level alone (ablation); msgnn_paper: the seed paper's
+  configuration (4 layers per scale, 16 attention units), not tuned.
 """
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
 PHYSICS = ("mean", "collision", "wilson_frenkel")
-LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn")
+LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms")
+GNN = ("msgnn", "msgnn_atoms", "msgnn_paper")
+# MS-GNN variants: fixed settings on top of the tuned (or, for the paper's, given) parameters
+GNN_FIXED = {"msgnn": {}, "msgnn_atoms": {"levels": ["atom"]},        # ablation: the atomic level alone
+             "msgnn_paper": {"layers_per_scale": 4, "attention_dim": 16, "hidden": 32, "lr": 3e-3,
+                             "weight_decay": 1e-5}}                  # the seed paper's configuration, untuned
 
 
 class ScaledPhysics:
@@ -68,7 +75,7 @@ class MeanVelocity:
 
 
 def search_space(trial: optuna.Trial, model: str) -> dict:
-    if model == "msgnn":
+    if model in GNN:
         from msgnn.learn.growth_gnn import search_space as gnn_space
         return gnn_space(trial)
     if model == "ridge":
@@ -127,7 +134,7 @@ class Learned:
 
 def make_model(model: str, params: dict, features: list[str], seed: int, graphs: dict | None = None):
     """`graphs`: (material, orientation) -> interface graphs (msgnn.learn.growth_gnn), for "msgnn"."""
-    if model == "msgnn":
+    if model in GNN:
         from msgnn.learn.growth_gnn import GrowthGNN
         if graphs is None:
             raise ValueError("the msgnn model needs the interface graphs (msgnn.learn.growth_gnn.interface_graphs)")
@@ -162,9 +169,9 @@ def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], 
 def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int,
          graphs: dict | None = None) -> tuple[dict, float]:
     """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`)."""
+    fixed = {"epochs": budget.gnn_epochs, **GNN_FIXED[model]} if model in GNN else {}
     if model not in LEARNED:
-        return {}, float("nan")
-    fixed = {"epochs": budget.gnn_epochs} if model == "msgnn" else {}
+        return fixed, float("nan")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(5, budget.trials)))
@@ -245,7 +252,8 @@ def paired_comparison(per_material: pd.DataFrame, model: str, reference: str, n:
 def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
     """The metrics block of one split kind: per model RMSE (m/s) with 95 % interval, relative RMSE
     (RMSE / RMS of the measured v) per family, the best baseline, and the paired comparison of
-    `target_model` (default: the best learned model) against the best other model."""
+    `target_model` (e.g. "msgnn") against the best baseline (the best model that is no MS-GNN
+    variant; the ablations are compared in their own entries)."""
     models = sorted(pred["model"].unique())
     out = {"n_materials": int(pred["material"].nunique()), "seeds": sorted(int(s) for s in pred["seed"].unique()),
            "n_rows": int(len(pred) // max(1, pred["model"].nunique() * pred["seed"].nunique())), "models": {}}
@@ -258,11 +266,13 @@ def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
                             "relative_rmse_by_family": fam}
     pm = per_material_rmse(pred)
     target = target_model if target_model in models else None
-    others = [m for m in models if m != target]
-    best = min(others, key=lambda m: out["models"][m]["rmse"]["growth_rate"])
+    baselines = [m for m in models if m != target and m not in GNN] or [m for m in models if m != target]
+    best = min(baselines, key=lambda m: out["models"][m]["rmse"]["growth_rate"])
     out["best_baseline"] = best
     if target:
         out[f"{target}_vs_best"] = paired_comparison(pm, target, best)
+        for m in (m for m in models if m in GNN and m != target):      # ablations against the full model
+            out[f"{m}_vs_{target}"] = paired_comparison(pm, m, target)
     return out
 
 
@@ -280,13 +290,13 @@ def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int
     log.info("growth task (%s): %d rows, %d materials, %d interfaces; models %s", split, len(table),
              table["material"].nunique(), len(keys), models)
     features = {m: SCALAR_INPUTS for m in models}
-    if any(m in LEARNED and m != "msgnn" for m in models):
+    if any(m in LEARNED and m not in GNN for m in models):
         desc = interface_descriptors(library_dir, keys, graph_settings)
         table = table.merge(desc, on=["material", "orientation"], how="left")
         described = SCALAR_INPUTS + [c for c in desc.columns if c not in ("material", "orientation")]
-        features.update({m: described for m in models if m in LEARNED and m != "msgnn"})
+        features.update({m: described for m in models if m in LEARNED and m not in GNN})
     graphs = None
-    if "msgnn" in models:
+    if any(m in GNN for m in models):
         from msgnn.learn.growth_gnn import interface_graphs
         graphs = interface_graphs(library_dir, keys, graph_settings)
     budget = Budget(trials=settings.trials, inner_folds=settings.inner_folds, gnn_epochs=settings.gnn_epochs)

@@ -130,14 +130,21 @@ class MSGNN(nn.Module):
         atom_dim, bond_dim, cluster_dim, facet_dim, facet_edge_dim, cond_dim: input widths.
         hidden: H. layers_per_scale: convolutions per level. attention_dim: A.
         n_targets: number of regression heads (3).
+        levels: the levels read (ablations: ("atom",), ("atom", "cluster")); a level left out
+            contributes zeros to the readout. cross_attention: False skips step 4.
 
     Forward: a (batched) HeteroData as built by :mod:`msgnn.learn.dataset` -> (B, n_targets).
     """
 
     def __init__(self, atom_dim: int, bond_dim: int, cluster_dim: int, facet_dim: int,
                  facet_edge_dim: int, cond_dim: int, *, hidden: int = 32, layers_per_scale: int = 2,
-                 attention_dim: int = 16, n_targets: int = 3):
+                 attention_dim: int = 16, n_targets: int = 3,
+                 levels: tuple = ("atom", "cluster", "facet"), cross_attention: bool = True):
         super().__init__()
+        unknown = set(levels) - {"atom", "cluster", "facet"}
+        if "atom" not in levels or unknown:
+            raise ValueError(f"levels must include 'atom' and name only atom, cluster, facet: {levels}")
+        self.levels, self.cross_attention = tuple(levels), bool(cross_attention)
         self.enc_atom = nn.Linear(atom_dim, hidden)
         self.enc_cluster = nn.Linear(cluster_dim, hidden)
         self.enc_facet = nn.Linear(facet_dim, hidden)
@@ -186,8 +193,13 @@ class MSGNN(nn.Module):
         hc = self.pool(ha, self.enc_cluster(xc), data["atom", "in", "cluster"].edge_index)  # (N_c, H)
         hc = self.cluster_convs(hc, data["cluster", "near", "cluster"].edge_index)
         hf = self.facet_convs(self.enc_facet(xf), fadj.edge_index, fadj.edge_attr)          # (N_f, H)
-        hf = self.cluster_to_facet(hf, bf, hc, bc, n_graphs)
-        hc = self.facet_to_cluster(hc, bc, hf, bf, n_graphs)
+        if "cluster" not in self.levels:
+            hc = torch.zeros_like(hc)
+        if "facet" not in self.levels:
+            hf = torch.zeros_like(hf)
+        if self.cross_attention and {"cluster", "facet"} <= set(self.levels):
+            hf = self.cluster_to_facet(hf, bf, hc, bc, n_graphs)
+            hc = self.facet_to_cluster(hc, bc, hf, bf, n_graphs)
 
         return torch.cat([global_mean_pool(ha, ba, n_graphs), global_max_pool(ha, ba, n_graphs),
                           global_mean_pool(hc, bc, n_graphs), global_max_pool(hc, bc, n_graphs),
