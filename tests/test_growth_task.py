@@ -171,3 +171,12 @@ def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
 def test_the_documented_inputs_are_the_code_s_inputs():
     from conftest import ROOT
     assert growth.inputs_markdown() in (ROOT / "docs" / "learning_task.md").read_text()
+
+
+def test_learning_curve_trains_on_fewer_materials(table):
+    """More training materials, lower error (the law needs several materials to be seen)."""
+    lc = lomo.learning_curve(table, growth.SCALAR_INPUTS, ["ridge"], [2, 9], seeds=[0, 1],
+                             budget=lomo.Budget(trials=2, inner_folds=2))
+    assert sorted(lc["n_train_materials"].unique()) == [2, 9] and len(lc) == 4
+    r = lc.groupby("n_train_materials")["rmse_m_per_s"].mean()
+    assert r[9] < r[2], r

@@ -159,6 +159,8 @@ def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], 
                graphs: dict | None = None) -> float:
     groups = df["material"].to_numpy()
     k = min(folds, len(np.unique(groups)))
+    if k < 2:
+        raise ValueError(f"tuning {model} needs at least 2 training materials (inner folds by material); got {k}")
     err = []
     for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(df, groups=groups):
         m = make_model(model, params, features, seed, graphs).fit(df.iloc[tr])
@@ -189,30 +191,50 @@ def outer_groups(df: pd.DataFrame, split: str) -> pd.Series:
 
 
 def evaluate(df: pd.DataFrame, features, models, *, split: str, seeds, budget: Budget,
-             graphs: dict | None = None, progress=None) -> pd.DataFrame:
+             graphs: dict | None = None, n_train: int | None = None, progress=None) -> pd.DataFrame:
     """Held-out predictions of every model, seed and outer fold: KEY columns, `velocity_m_per_s`,
     `predicted_m_per_s`, `model`, `seed`, `held_out`, `inner_rmse_m_per_s`, `params`. `features`:
-    the input columns, or a dict model -> its columns."""
+    the input columns, or a dict model -> its columns. `n_train`: train each outer fold on that
+    many of its training materials only, drawn at random per seed and fold (the learning curve)."""
     groups = outer_groups(df, split)
     out = []
     with threadpool_limits(1):      # hundreds of fits on a few hundred rows: threads only contend
-        _evaluate(df, groups, features, models, split, seeds, budget, graphs, progress, out)
+        _evaluate(df, groups, features, models, split, seeds, budget, graphs, n_train, progress, out)
     return pd.concat(out, ignore_index=True)
 
 
-def _evaluate(df, groups, features, models, split, seeds, budget, graphs, progress, out) -> None:
+def _evaluate(df, groups, features, models, split, seeds, budget, graphs, n_train, progress, out) -> None:
     for seed in seeds:
+        rng = np.random.default_rng(seed)
         for held in sorted(groups.unique()):
             train, test = df[groups != held], df[groups == held]
+            if n_train is not None:
+                pool = sorted(train["material"].unique())
+                keep = rng.choice(pool, size=min(n_train, len(pool)), replace=False)
+                train = train[train["material"].isin(keep)]
             for model in models:
                 feats = features[model] if isinstance(features, dict) else features
                 params, inner = tune(model, train, feats, budget, seed, graphs)
                 pred = make_model(model, params, feats, seed, graphs).fit(train).predict(test)
                 out.append(test[["material", "family", "orientation", "temperature_K", "velocity_m_per_s"]].assign(
                     predicted_m_per_s=pred, model=model, seed=seed, held_out=held, inner_rmse_m_per_s=inner,
-                    params=str(params)))
+                    params=str(params), n_train_materials=train["material"].nunique()))
                 if progress:
                     progress(f"{split} seed {seed} held out {held}: {model} rmse {rmse(test['velocity_m_per_s'], pred):.2f} m/s")
+
+
+def learning_curve(df: pd.DataFrame, features, models, sizes, *, seeds, budget: Budget, graphs=None,
+                   progress=None) -> pd.DataFrame:
+    """Leave-one-material-out RMSE (m/s) against the number of training materials: one row per
+    size, model and seed (`sizes` larger than the training set use all of it)."""
+    rows = []
+    for n in sizes:
+        pred = evaluate(df, features, models, split="lomo", seeds=seeds, budget=budget, graphs=graphs, n_train=n,
+                        progress=progress)
+        for (m, s), g in pred.groupby(["model", "seed"]):
+            rows.append({"n_train_materials": int(g["n_train_materials"].max()), "model": m, "seed": int(s),
+                         "rmse_m_per_s": rmse(g["velocity_m_per_s"], g["predicted_m_per_s"])})
+    return pd.DataFrame(rows)
 
 
 def per_material_rmse(pred: pd.DataFrame) -> pd.DataFrame:
