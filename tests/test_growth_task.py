@@ -180,3 +180,13 @@ def test_learning_curve_trains_on_fewer_materials(table):
     assert sorted(lc["n_train_materials"].unique()) == [2, 9] and len(lc) == 4
     r = lc.groupby("n_train_materials")["rmse_m_per_s"].mean()
     assert r[9] < r[2], r
+
+
+def test_sampler_comparison_records_best_so_far_curves(table):
+    curves = lomo.sampler_comparison(table, growth.SCALAR_INPUTS, "ridge", "M0", seeds=[0, 1], n_trials=6,
+                                     budget=lomo.Budget(inner_folds=2), startup=3)
+    assert set(curves["sampler"]) == {"gp", "tpe", "random"} and len(curves) == 3 * 2 * 6
+    for _, g in curves.groupby(["sampler", "seed"]):
+        assert (np.diff(g["best_so_far"]) <= 0).all() and g["best_so_far"].iloc[-1] == g["value"].min()
+    reach = lomo.trials_to_reach(curves, at=6)
+    assert reach["random"]["seeds_reaching"] in ("1/2", "2/2") and reach["gp"]["overhead_s_per_trial"] >= 0

@@ -360,3 +360,57 @@ def parity_plot(pred: pd.DataFrame, metrics: dict, path) -> None:
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+SAMPLERS = {"gp": lambda seed, startup: optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup),
+            "tpe": lambda seed, startup: optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup),
+            "random": lambda seed, startup: optuna.samplers.RandomSampler(seed=seed)}
+
+
+def sampler_comparison(df: pd.DataFrame, features, model: str, held_out: str, *, samplers=("gp", "tpe", "random"),
+                       seeds, n_trials: int = 50, budget: Budget = Budget(), graphs=None, startup: int = 5) -> pd.DataFrame:
+    """Tuning efficiency on the real objective (the inner-CV RMSE of `model` on the training
+    materials of one outer fold, `held_out` left out): per sampler and seed, every trial's value,
+    the best so far and the sampler's own time per trial (the wall time minus the objective's)."""
+    import time
+
+    train = df[df["material"] != held_out]
+    fixed = {"epochs": budget.gnn_epochs, **GNN_FIXED[model]} if model in GNN else {}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    rows = []
+    with threadpool_limits(1):
+        for name in samplers:
+            for seed in seeds:
+                spent = []
+
+                def objective(t):
+                    t0 = time.time()
+                    v = inner_rmse(model, {**fixed, **search_space(t, model)}, train, features, budget.inner_folds,
+                                   seed, graphs)
+                    spent.append(time.time() - t0)
+                    return v
+
+                study = optuna.create_study(direction="minimize", sampler=SAMPLERS[name](seed, startup))
+                started = time.time()
+                study.optimize(objective, n_trials=n_trials)
+                overhead = (time.time() - started - sum(spent)) / n_trials
+                values = [t.value for t in study.trials]
+                rows += [{"sampler": name, "seed": seed, "trial": i + 1, "value": v, "best_so_far": float(np.min(values[:i + 1])),
+                          "sampler_overhead_s_per_trial": overhead} for i, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def trials_to_reach(curves: pd.DataFrame, reference: str = "random", at: int = 50) -> dict:
+    """Per sampler: the median over seeds of the first trial whose best-so-far reaches the median
+    best of `at` `reference` trials (None where it never does), and the share of seeds that reach it."""
+    target = float(curves[(curves["sampler"] == reference) & (curves["trial"] == min(at, curves["trial"].max()))]
+                   ["best_so_far"].median())
+    out = {"target_value": target, "reference": f"median best of {at} {reference} trials"}
+    for name, g in curves.groupby("sampler"):
+        firsts = [int(s["trial"][s["best_so_far"] <= target].min()) if (s["best_so_far"] <= target).any() else None
+                  for _, s in g.groupby("seed")]
+        reached = [f for f in firsts if f is not None]
+        out[name] = {"median_trials": float(np.median(reached)) if reached else None,
+                     "seeds_reaching": f"{len(reached)}/{len(firsts)}",
+                     "overhead_s_per_trial": float(g["sampler_overhead_s_per_trial"].mean())}
+    return out
