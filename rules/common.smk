@@ -99,6 +99,8 @@ LIBRARY = [m for m in MATERIALS if m not in LIBRARY_EXCLUDED]
 LIBRARY_OUT = config["library_out"]
 # the growth task (rules/train.smk) reads the shipped library; `snakemake growth_all` runs it
 GROWTH_LIBRARY = config["growth_task"]["library"]
+# ... and the report shows it once that library exists (it ships in data/library/)
+GROWTH_IN_REPORT = Path(GROWTH_LIBRARY, "materials.csv").exists()
 
 
 def library_interfaces(material):

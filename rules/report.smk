@@ -22,6 +22,7 @@ rule report:
         nucleation=expand(rules.md_nucleation.output.nucleation, material=MATERIALS),
         accuracy=rules.microscopy_accuracy.output.accuracy,
         recovery=rules.reactor_recovery.output.recovery,
+        growth=expand(rules.growth_task.output.metrics, split=config["growth_task"]["splits"]) if GROWTH_IN_REPORT else [],
     output:
         metrics="results/report/metrics.json",
         summary=report("results/report/report.md", category="Summary"),

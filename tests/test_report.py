@@ -65,3 +65,20 @@ def test_build_writes_metrics_table_and_figures(tmp_path):
     assert metrics["tuning"] == {"lr": 0.01}
     for png in ("parity.png", "velocity.png", "optimisation_history.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_growth_section_says_plainly_whether_the_claim_holds():
+    from msgnn.workflow.report import growth_section
+
+    def block(ratio, hi):
+        cmp = {"reference": "svr", "rmse_ratio": ratio, "ci95": [ratio - 0.1, hi], "p_value": 0.01, "n_materials": 20}
+        return {"n_materials": 20, "seeds": [1, 2], "best_baseline": "svr",
+                "models": {m: {"rmse": {"growth_rate": r, "ci95": [r - 1, r + 1]}, "relative_rmse_by_family": {"fcc": 0.3}}
+                           for m, r in (("msgnn", 7.0), ("svr", 10.0), ("mean", 30.0))},
+                "msgnn_vs_ann_svm": cmp, "msgnn_vs_best": cmp}
+
+    text = growth_section({"lomo": block(0.7, 0.78)}, 20)
+    assert "leave one material out" in text and text.count("**holds**") == 2
+    assert text.index("| msgnn |") < text.index("| svr |") < text.index("| mean |")     # best first
+    text = growth_section({"lomo": block(0.7, 0.85)}, 20)                               # interval reaches 0.85
+    assert text.count("**does not hold**") == 2 and "more materials" in text

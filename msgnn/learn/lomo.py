@@ -295,6 +295,10 @@ def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
         out[f"{target}_vs_best"] = paired_comparison(pm, target, best)
         for m in (m for m in models if m in GNN and m != target):      # ablations against the full model
             out[f"{m}_vs_{target}"] = paired_comparison(pm, m, target)
+        ann_svm = [m for m in ("mlp", "svr") if m in models]             # the seed paper's comparison
+        if ann_svm:
+            better = min(ann_svm, key=lambda m: out["models"][m]["rmse"]["growth_rate"])
+            out[f"{target}_vs_ann_svm"] = paired_comparison(pm, target, better)
     return out
 
 
