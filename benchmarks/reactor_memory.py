@@ -29,19 +29,28 @@ print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 """
 CHILD_IMAGE = """
 import time, resource, sys
+from msgnn.errors import InputFileError
 from msgnn.microscopy.io import read_segmentable
 from msgnn.microscopy.segment import segment_grains
 from msgnn.microscopy.facets import facet_graph
-t = time.time(); m = read_segmentable(sys.argv[1]); labels, edge = segment_grains(m.data)
+t = time.time()
+try:
+    m = read_segmentable(sys.argv[1])
+except InputFileError as exc:     # too large for this machine: refused before segmenting
+    print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, -1)
+    print(exc, file=sys.stderr)
+    sys.exit(0)
+labels, edge = segment_grains(m.data)
 g = facet_graph(labels, m.data, m.pixel_size_m, edge)
 print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, int(labels.max()))
 """
 
 
-def _child(code: str, path: Path) -> tuple[float, int, int]:
+def _child(code: str, path: Path) -> tuple[float, int, int, str]:
+    """(wall s, peak RSS bytes, count or -1 where the file was refused, stderr's last line)."""
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     wall, rss, n = out.stdout.split()
-    return float(wall), int(rss), int(n)
+    return float(wall), int(rss), int(n), (out.stderr.strip().splitlines() or [""])[-1]
 
 
 def make_log(rows: int, path: Path) -> None:
@@ -61,11 +70,15 @@ def make_log(rows: int, path: Path) -> None:
 
 
 def make_image(px: int, path: Path) -> None:
+    """A px x px micrograph of a JMAK microstructure; above 1024 px, a 1024 px one tiled (building
+    a 4096 px microstructure directly takes more memory than this machine has)."""
     import numpy as np
     from msgnn.microscopy.io import write_micrograph
     from msgnn.microscopy.pipeline import natural_microstructure
-    m = natural_microstructure(px, px * px / 2000, np.random.default_rng(1))
-    image = (m.labels % 7).astype(np.float32) + np.random.default_rng(2).normal(0, 0.3, (px, px)).astype(np.float32)
+    tile = min(px, 1024)
+    m = natural_microstructure(tile, tile * tile / 2000, np.random.default_rng(1))
+    labels = np.tile(m.labels, (px // tile, px // tile))
+    image = (labels % 7).astype(np.float32) + np.random.default_rng(2).normal(0, 0.3, labels.shape).astype(np.float32)
     write_micrograph(path, image, 1e-8)
 
 
@@ -81,7 +94,7 @@ def main():
             path = Path(d) / f"log_{rows}.csv"
             t = time.time()
             make_log(rows, path)
-            wall, rss, n = _child(CHILD_LOG, path)
+            wall, rss, n, _ = _child(CHILD_LOG, path)
             r = {"case": "reactor log", "rows": rows, "csv_MB": path.stat().st_size / 1e6, "generate_s": time.time() - t - wall,
                  "analyse_s": wall, "peak_rss_GB": rss / 1e9, "rss_per_csv_byte": rss / path.stat().st_size, "clean_rows": n}
             print(json.dumps(r), flush=True)
@@ -90,8 +103,10 @@ def main():
         for px in args.image_px:
             path = Path(d) / f"image_{px}.tif"
             make_image(px, path)
-            wall, rss, n = _child(CHILD_IMAGE, path)
+            wall, rss, n, message = _child(CHILD_IMAGE, path)
             r = {"case": "micrograph", "px": px, "segment_s": wall, "peak_rss_GB": rss / 1e9, "grains": n}
+            if n < 0:
+                r = {"case": "micrograph", "px": px, "refused_after_s": wall, "peak_rss_GB": rss / 1e9, "message": message}
             print(json.dumps(r), flush=True)
             results.append(r)
     args.out.parent.mkdir(parents=True, exist_ok=True)
