@@ -68,7 +68,7 @@ rule growth_task:
     wildcard_constraints:
         split="lomo|lofo",
     params:
-        library=GROWTH_LIBRARY,
+        library=lambda w, input: str(Path(input.tables[0]).parent),
         growth_task=SETTINGS.growth_task.to_dict(),
         graphs=SETTINGS.graphs.to_dict(),
         seed=config["seed"],
