@@ -1,6 +1,8 @@
 # Training: every model on the same grouped splits; RMSE per target (log10) with 95 % CI over folds.
 # results/train/{msgnn,mlp,svr,mean}: config hyperparameters; results/train/{msgnn,mlp,svr}_tuned:
 # per-outer-split hyperparameters from the Optuna studies (rules/tune.smk).
+# loss_history.csv: train and validation loss per fold and epoch (torch models; header only for
+# svr and mean); loss_curve.csv: their mean over the grouped folds per epoch (dvc.yaml plots).
 
 
 rule train:
@@ -10,6 +12,8 @@ rule train:
     output:
         metrics="results/train/{model}/metrics.json",
         predictions="results/train/{model}/predictions.csv",
+        loss_history="results/train/{model}/loss_history.csv",
+        loss_curve="results/train/{model}/loss_curve.csv",
     wildcard_constraints:
         model="msgnn|mlp|svr|mean",
     params:
@@ -37,6 +41,8 @@ rule train_tuned:
     output:
         metrics="results/train/{base}_tuned/metrics.json",
         predictions="results/train/{base}_tuned/predictions.csv",
+        loss_history="results/train/{base}_tuned/loss_history.csv",
+        loss_curve="results/train/{base}_tuned/loss_curve.csv",
     wildcard_constraints:
         base="msgnn|mlp|svr",
     params:

@@ -7,7 +7,8 @@
 # tune.workers = N > 1: N tune_worker jobs per model (on SLURM, N jobs) share each study through
 # the storage, with heartbeats, so a killed worker's trial is run again by another; then the tune /
 # tune_baseline job collects the studies (and runs whatever trials are still missing).
-# docs/tuning.md: storages, heartbeats, running on SLURM.
+# docs/tuning.md: storages, heartbeats, running on SLURM, watching a study in optuna-dashboard.
+# loss_history.csv: every trial's train and validation loss per epoch (mean over its inner folds).
 
 rule tune_worker:
     input:
@@ -47,6 +48,7 @@ rule tune:
     output:
         best_params="results/tune/best_params.json",
         history="results/tune/history.csv",
+        loss_history="results/tune/loss_history.csv",
     params:
         model="msgnn",
         train=SETTINGS.train.to_dict(),
@@ -74,6 +76,7 @@ rule tune_baseline:
     output:
         best_params="results/tune/{base}/best_params.json",
         history="results/tune/{base}/history.csv",
+        loss_history="results/tune/{base}/loss_history.csv",
     wildcard_constraints:
         base="mlp|svr",
     params:

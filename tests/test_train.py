@@ -54,6 +54,43 @@ def test_mlp_training_drives_the_loss_down():
     assert losses[-1] < 0.1 * losses[0]
 
 
+@pytest.mark.parametrize("model", ["msgnn", "mlp"])
+def test_loss_history_has_one_row_per_epoch_and_the_train_loss_falls(samples, dataset, model, tmp_path):
+    """run_training records, per fold and epoch, the training and validation loss; recording
+    them changes no prediction."""
+    torch.set_num_threads(1)
+    train = TrainSettings.defaults(**{**PARAMS, "epochs": 30}, folds=3, device="cpu")
+    m = run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / "metrics.json",
+                     tmp_path / "pred.csv", model=model, train=train, seed=2,
+                     loss_history_path=tmp_path / "hist.csv", loss_curve_path=tmp_path / "curve.csv")
+    hist, curve = pd.read_csv(tmp_path / "hist.csv"), pd.read_csv(tmp_path / "curve.csv")
+    folds = {(k, f["name"]) for k in ("group_kfold", "leave_one_material_out") for f in m.get(k, {}).get("folds", [])}
+    assert set(zip(hist["split"], hist["fold"])) == folds
+    for _, g in hist.groupby(["split", "fold"]):
+        assert list(g["epoch"]) == list(range(30))           # one row per epoch
+        assert g["val_loss"].notna().all()
+        assert g["train_loss"].iloc[-1] < 0.3 * g["train_loss"].iloc[0]
+    assert list(curve["epoch"]) == list(range(30))
+    gk = hist[hist["split"] == "group_kfold"]
+    assert np.allclose(curve["train_loss"], gk.groupby("epoch")["train_loss"].mean())
+    assert curve["train_loss"].is_monotonic_decreasing or curve["train_loss"].iloc[-1] < 0.3 * curve["train_loss"].iloc[0]
+    # the fit with the history is the fit without it
+    params = dict(PARAMS, epochs=3, mlp_layers=2)
+    rows = []
+    a = fit_predict(model, samples, range(0, 12), range(12, 18), params, seed=5, history=rows)
+    b = fit_predict(model, samples, range(0, 12), range(12, 18), params, seed=5)
+    np.testing.assert_array_equal(a, b)
+    assert [r["epoch"] for r in rows] == [0, 1, 2]
+
+
+def test_models_without_epochs_write_an_empty_loss_history(dataset, tmp_path):
+    train = TrainSettings.defaults(**PARAMS, folds=3, device="cpu")
+    run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / "metrics.json", tmp_path / "pred.csv",
+                 model="svr", train=train, seed=2, loss_history_path=tmp_path / "h.csv", loss_curve_path=tmp_path / "c.csv")
+    assert pd.read_csv(tmp_path / "h.csv").empty and list(pd.read_csv(tmp_path / "c.csv").columns) == [
+        "epoch", "train_loss", "val_loss"]
+
+
 def test_msgnn_beats_the_mean_predictor_on_held_out_conditions(samples, dataset):
     splits = json.loads((dataset / "splits.json").read_text())
     m_gnn, _ = cross_validate(samples, splits, "msgnn", PARAMS, seed=1, kinds=("group_kfold",))

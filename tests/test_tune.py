@@ -88,7 +88,7 @@ def test_run_tuning_and_tuned_training(dataset, tmp_path):
     for model in ("svr", "mlp"):
         best = run_tuning(dataset / "samples.pt", dataset / "splits.json", tmp_path / model / "bp.json",
                           tmp_path / model / "hist.csv", model=model, train=TRAIN, tune=tune,
-                          scheduling=SCHEDULING, seed=1)
+                          scheduling=SCHEDULING, seed=1, loss_history_path=tmp_path / model / "losses.csv")
         assert best["storage"] == storage_for(tune.storage, model)
         assert set(best["splits"]) == {"group_kfold/fold0", "group_kfold/fold1", "group_kfold/fold2"}
         h = pd.read_csv(tmp_path / model / "hist.csv")
@@ -98,6 +98,16 @@ def test_run_tuning_and_tuned_training(dataset, tmp_path):
             assert g["best_so_far"].iloc[-1] == g["value"].min()
         for key, v in best["splits"].items():
             assert v["value"] == h[h.fold == key.split("/")[1]]["value"].min()
+        # every trial's loss per epoch (mean over its inner folds); the SVR has no epochs
+        losses = pd.read_csv(tmp_path / model / "losses.csv")
+        if model == "svr":
+            assert losses.empty and list(losses.columns)[:4] == ["split", "fold", "trial", "epoch"]
+        else:
+            assert len(losses) == 9 * tune.epochs and losses[["train_loss", "val_loss"]].notna().all().all()
+            study = optuna.load_study(study_name=best["splits"]["group_kfold/fold0"]["study_name"],
+                                      storage=best["storage"])
+            assert all(len(t.intermediate_values) == tune.epochs and len(t.user_attrs["train_loss"]) == tune.epochs
+                       for t in study.trials)   # what optuna-dashboard plots as intermediate values
     assert (tmp_path / "study_svr.db").exists() and (tmp_path / "study_mlp.db").exists()
     m = run_training(dataset / "samples.pt", dataset / "splits.json", tmp_path / "t" / "metrics.json",
                      tmp_path / "t" / "pred.csv", model="svr_tuned", train=TRAIN, seed=1,

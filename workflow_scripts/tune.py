@@ -8,7 +8,8 @@ def main(sm):
     run_tuning(sm.input.samples, sm.input.splits, sm.output.best_params, sm.output.history,
                model=sm.params.model, train=TrainSettings.from_dict(sm.params.train),
                tune=TuneSettings.from_dict(sm.params.tune), scheduling=TuneScheduling.from_section(sm.config["tune"]),
-               seed=int(sm.params.seed), threads=sm.threads)
+               seed=int(sm.params.seed), threads=sm.threads,
+               loss_history_path=sm.output.loss_history)
 
 
 run_script(snakemake, main)  # noqa: F821

@@ -5,6 +5,12 @@ reported separately, leave-one-material-out. Within a fold all standardisation (
 features, conditions vector, targets) uses statistics of the training samples only. Torch models
 use Adam with weight decay and an exponential learning-rate decay (``lr_decay`` per epoch).
 
+Every torch fit can record its loss history: per epoch the training loss (mean over the epoch's
+batches) and the validation loss (MSE of the held-out samples, both in standardised target units
+with the training statistics); the validation samples are only scored, never trained on or used to
+stop. The `train` rule writes it per model (``loss_history.csv``: one row per fold and epoch) and
+its mean over the grouped folds (``loss_curve.csv``, the DVC plot).
+
 Scoring is per *condition*: the predictions of a condition's samples are averaged (all samples
 of one condition share its targets) and the RMSE per target is taken over the test conditions of
 the fold, in log10 units. Reported: mean over folds and a 95 % Student-t confidence interval.
@@ -108,8 +114,19 @@ def _optimizer(model, params):
     return opt, sched
 
 
-def fit_msgnn(train_samples, params: dict, *, seed: int, device="cpu") -> tuple[MSGNN, list[float]]:
-    """Train an MS-GNN on already standardised samples; returns the model and the loss per epoch."""
+def _record(history: list | None, epoch: int, train_loss: float, val_loss: float | None) -> None:
+    if history is not None:
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+
+
+def fit_msgnn(train_samples, params: dict, *, seed: int, device="cpu", val_samples=None,
+              history: list | None = None) -> tuple[MSGNN, list[float]]:
+    """Train an MS-GNN on already standardised samples; returns the model and the loss per epoch.
+
+    ``history``: a list that gets one ``{"epoch", "train_loss", "val_loss"}`` row per epoch;
+    ``val_loss`` is the MSE of ``val_samples`` (None without them), evaluated after the epoch's
+    updates with the model in eval mode. Scoring them leaves the random streams of the training
+    untouched, so the fit is the same with or without them."""
     g = seed_everything(seed)
     device = torch.device(device)
     model = MSGNN.from_sample(train_samples[0], hidden=int(params["hidden"]),
@@ -117,8 +134,11 @@ def fit_msgnn(train_samples, params: dict, *, seed: int, device="cpu") -> tuple[
                               attention_dim=int(params["attention_dim"]), n_targets=len(TARGETS)).to(device)
     opt, sched = _optimizer(model, params)
     loader = DataLoader(train_samples, batch_size=int(params["batch_size"]), shuffle=True, generator=g)
+    # its own generator: a DataLoader iterator draws a seed from the global stream otherwise
+    val_loader = (DataLoader(val_samples, batch_size=max(32, int(params["batch_size"])), generator=torch.Generator())
+                  if val_samples else None)
     losses = []
-    for _ in range(int(params["epochs"])):
+    for epoch in range(int(params["epochs"])):
         model.train()
         total, n = 0.0, 0
         for batch in loader:
@@ -131,7 +151,20 @@ def fit_msgnn(train_samples, params: dict, *, seed: int, device="cpu") -> tuple[
             n += batch.cond.shape[0]
         sched.step()
         losses.append(total / n)
+        if history is not None:
+            _record(history, epoch, losses[-1], _msgnn_loss(model, val_loader, device) if val_loader else None)
     return model, losses
+
+
+@torch.no_grad()
+def _msgnn_loss(model, loader, device) -> float:
+    model.eval()
+    total, n = 0.0, 0
+    for batch in loader:
+        batch = batch.to(device)
+        total += torch.nn.functional.mse_loss(model(batch), batch.y, reduction="sum").item()
+        n += batch.y.numel()
+    return total / n
 
 
 @torch.no_grad()
@@ -141,8 +174,10 @@ def predict_msgnn(model, samples, *, device="cpu", batch_size: int = 32) -> np.n
     return torch.cat(out).numpy()
 
 
-def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cpu"):
-    """Train the descriptor MLP on standardised X (n, D), y (n, T); returns model and losses."""
+def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cpu", X_val=None, y_val=None,
+            history: list | None = None):
+    """Train the descriptor MLP on standardised X (n, D), y (n, T); returns model and losses.
+    ``history``, ``X_val``, ``y_val``: as ``history`` and ``val_samples`` of :func:`fit_msgnn`."""
     g = seed_everything(seed)
     device = torch.device(device)
     model = MLP(X.shape[1], hidden=int(params["hidden"]), layers=int(params["mlp_layers"]),
@@ -150,9 +185,13 @@ def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cp
     opt, sched = _optimizer(model, params)
     Xt = torch.tensor(X, dtype=torch.float32, device=device)
     yt = torch.tensor(y, dtype=torch.float32, device=device)
+    has_val = X_val is not None and len(X_val)
+    if has_val:
+        Xv = torch.tensor(X_val, dtype=torch.float32, device=device)
+        yv = torch.tensor(y_val, dtype=torch.float32, device=device)
     bs = int(params["batch_size"])
     losses = []
-    for _ in range(int(params["epochs"])):
+    for epoch in range(int(params["epochs"])):
         model.train()
         perm = torch.randperm(len(Xt), generator=g).to(device)
         total = 0.0
@@ -165,17 +204,26 @@ def fit_mlp(X: np.ndarray, y: np.ndarray, params: dict, *, seed: int, device="cp
             total += loss.item() * len(idx)
         sched.step()
         losses.append(total / len(Xt))
+        if history is not None:
+            val = None
+            if has_val:
+                model.eval()
+                with torch.no_grad():
+                    val = torch.nn.functional.mse_loss(model(Xv), yv).item()
+            _record(history, epoch, losses[-1], val)
     return model, losses
 
 
 # --------------------------------------------------------------------------- fit / predict
 
 def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, seed: int,
-                device="cpu", X: np.ndarray | None = None) -> np.ndarray:
+                device="cpu", X: np.ndarray | None = None, history: list | None = None) -> np.ndarray:
     """Fit `model_name` on samples[train_idx], return log10 predictions (len(test_idx), T).
 
     ``X``: the descriptor matrix of all `samples` for the descriptor baselines; computed here when
-    not given (callers that fit many times compute it once)."""
+    not given (callers that fit many times compute it once). ``history``: a list that gets the
+    torch models' loss per epoch, the test samples as validation set (:func:`fit_msgnn`); the
+    SVR and the mean predictor have no epochs and add nothing."""
     train = [samples[i] for i in train_idx]
     test = [samples[i] for i in test_idx]
     y_tr = torch.cat([s.y for s in train]).numpy().astype(np.float64)
@@ -183,8 +231,10 @@ def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, 
         return MeanPredictor().fit(None, y_tr).predict(test)
     if model_name == "msgnn":
         st = Standardizer().fit(train)
-        model, _ = fit_msgnn([st.transform(s) for s in train], params, seed=seed, device=device)
-        pred = predict_msgnn(model, [st.transform(s) for s in test], device=device)
+        test_st = [st.transform(s) for s in test]
+        model, _ = fit_msgnn([st.transform(s) for s in train], params, seed=seed, device=device,
+                             val_samples=test_st if history is not None else None, history=history)
+        pred = predict_msgnn(model, test_st, device=device)
         return st.inverse_y(pred)
     # descriptor baselines: standardise X and y with training statistics
     X = descriptors(samples) if X is None else X
@@ -193,7 +243,10 @@ def fit_predict(model_name: str, samples, train_idx, test_idx, params: dict, *, 
     X_tr, X_te = xs.transform(X[train_idx]), xs.transform(X[test_idx])
     Y_tr = ys.transform(y_tr)
     if model_name == "mlp":
-        model, _ = fit_mlp(X_tr, Y_tr, params, seed=seed, device=device)
+        y_te = torch.cat([s.y for s in test]).numpy().astype(np.float64)
+        val = (X_te, ys.transform(y_te)) if history is not None else (None, None)
+        model, _ = fit_mlp(X_tr, Y_tr, params, seed=seed, device=device, X_val=val[0], y_val=val[1],
+                           history=history)
         model.eval()
         with torch.no_grad():
             pred = model(torch.tensor(X_te, dtype=torch.float32, device=device)).cpu().numpy()
@@ -243,10 +296,13 @@ def _summary(fold_rmses: list[dict]) -> dict:
 
 
 def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed: int,
-                   device="cpu", params_for_split=None, kinds=SPLIT_KINDS) -> tuple[dict, pd.DataFrame]:
+                   device="cpu", params_for_split=None, kinds=SPLIT_KINDS,
+                   loss_history: list | None = None) -> tuple[dict, pd.DataFrame]:
     """Evaluate `model_name` on every split of `kinds`; returns (metrics dict, predictions table).
 
     ``params_for_split(kind, name)`` may override the params per split (tuned per outer fold).
+    ``loss_history``: a list that gets one row ``{split, fold, epoch, train_loss, val_loss}`` per
+    fold and epoch of a torch model (the fold's test samples as validation set).
     """
     t0 = time.time()
     metrics: dict = {}
@@ -256,8 +312,11 @@ def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed
         folds = []
         for k, e in enumerate(splits.get(kind, [])):
             p = params_for_split(kind, e["name"]) if params_for_split else params
+            hist = [] if loss_history is not None else None
             pred = fit_predict(model_name, samples, e["train"], e["test"], p, seed=seed + 1000 * k,
-                               device=device, X=X)
+                               device=device, X=X, history=hist)
+            if hist:
+                loss_history.extend({"split": kind, "fold": e["name"], **row} for row in hist)
             tab = condition_table(samples, e["test"], pred)
             tab.insert(0, "fold", e["name"])
             tab.insert(0, "split", kind)
@@ -286,6 +345,21 @@ def cross_validate(samples, splits: dict, model_name: str, params: dict, *, seed
     return out, preds
 
 
+HISTORY_COLUMNS = ["split", "fold", "epoch", "train_loss", "val_loss"]
+
+
+def loss_tables(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The loss history (one row per split, fold and epoch) and its curve: per epoch the mean over
+    the grouped folds (leave-one-material-out folds when there are none) of both losses. Both
+    are empty tables with their columns for a model without epochs (SVR, mean)."""
+    hist = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    kind = "group_kfold" if (hist["split"] == "group_kfold").any() else None
+    sub = hist[hist["split"] == kind] if kind else hist
+    curve = (sub.groupby("epoch", sort=True)[["train_loss", "val_loss"]].mean().reset_index()
+             if len(sub) else pd.DataFrame(columns=["epoch", "train_loss", "val_loss"]))
+    return hist, curve
+
+
 def model_params(model_name: str, train: TrainSettings) -> dict:
     """Untuned hyperparameters of a model: the torch models' from config["train"]."""
     if model_name == "mean":
@@ -296,8 +370,10 @@ def model_params(model_name: str, train: TrainSettings) -> dict:
 
 
 def run_training(samples_path, splits_path, metrics_path, predictions_path, *, model: str,
-                 train: TrainSettings, seed: int, best_params_path=None, threads: int | None = None) -> dict:
-    """The `train` rule: cross-validate one model and write metrics.json and predictions.csv.
+                 train: TrainSettings, seed: int, best_params_path=None, threads: int | None = None,
+                 loss_history_path=None, loss_curve_path=None) -> dict:
+    """The `train` rule: cross-validate one model and write metrics.json and predictions.csv,
+    and, when their paths are given, loss_history.csv and loss_curve.csv (:func:`loss_tables`).
 
     ``model`` is one of msgnn, mlp, svr, mean, or ``<name>_tuned`` (then ``best_params_path``
     gives the per-split tuned hyperparameters from :mod:`msgnn.learn.tune`).
@@ -322,8 +398,9 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
         def per_split(kind, name):
             tuned = best["splits"][f"{kind}/{name}"]["params"]
             return {**params, **tuned, "epochs": train.epochs} if base != "svr" else {**params, **tuned}
+    rows = []
     metrics, preds = cross_validate(samples, splits, base, params, seed=seed, device=device,
-                                    params_for_split=per_split, kinds=kinds)
+                                    params_for_split=per_split, kinds=kinds, loss_history=rows)
     metrics["model"] = model
     if per_split:
         metrics["params_per_split"] = {f"{k}/{e['name']}": per_split(k, e["name"])
@@ -332,4 +409,9 @@ def run_training(samples_path, splits_path, metrics_path, predictions_path, *, m
     write_json(metrics_path, metrics)
     with atomic_path(predictions_path) as tmp:
         preds.to_csv(tmp, index=False)
+    hist, curve = loss_tables(rows)
+    for path, table in ((loss_history_path, hist), (loss_curve_path, curve)):
+        if path is not None:
+            with atomic_path(path) as tmp:
+                table.to_csv(tmp, index=False)
     return metrics

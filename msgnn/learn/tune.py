@@ -13,6 +13,11 @@ are named ``{study_name}.{model}.{split kind}.{split name}.{fingerprint}`` and a
 ``n_trials``. The fingerprint hashes what the objective depends on (the samples and splits files,
 the model's base parameters, epochs, inner folds, seed), so trials scored on other data are never
 reused: a changed dataset starts fresh studies beside the old ones.
+
+Every trial of a torch model records its loss curve: per epoch the validation loss (mean over
+the inner folds) as the trial's intermediate values (``trial.report``; optuna-dashboard plots
+them), and the training loss as the user attribute ``train_loss``. The tune rules write them to
+``loss_history.csv`` beside ``history.csv`` (:func:`loss_history`).
 """
 from __future__ import annotations
 
@@ -68,9 +73,11 @@ def search_space(trial: optuna.Trial, model: str) -> dict:
 
 
 def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: int, seed: int,
-                  device="cpu", X=None) -> float:
+                  device="cpu", X=None, history: list | None = None) -> float:
     """Mean over inner GroupKFold folds (by condition, within `train_idx`) and over targets of the
-    validation RMSE (log10, per condition). `X`: as for :func:`msgnn.learn.train.fit_predict`."""
+    validation RMSE (log10, per condition). `X`: as for :func:`msgnn.learn.train.fit_predict`.
+    ``history``: a list that gets the torch models' loss per inner fold and epoch (rows
+    ``{inner_fold, epoch, train_loss, val_loss}``, standardised units)."""
     train_idx = np.asarray(train_idx)
     groups = np.array([samples[i].condition for i in train_idx])
     k = min(inner_folds, len(set(groups)))
@@ -79,8 +86,11 @@ def inner_cv_rmse(model: str, samples, train_idx, params: dict, *, inner_folds: 
     gkf = GroupKFold(n_splits=k, shuffle=True, random_state=seed % (2 ** 32))
     scores = []
     for f, (tr, va) in enumerate(gkf.split(train_idx, groups=groups)):
+        rows = [] if history is not None else None
         pred = fit_predict(model, samples, train_idx[tr], train_idx[va], params, seed=seed + f,
-                           device=device, X=X)
+                           device=device, X=X, history=rows)
+        if rows:
+            history.extend({"inner_fold": f, **r} for r in rows)
         r = rmse_by_target(condition_table(samples, train_idx[va], pred))
         scores.append(np.mean([r[t] for t in TARGETS]))
     return float(np.mean(scores))
@@ -143,15 +153,21 @@ def tune_split(plan: TuningPlan, job: SplitJob, storage: BaseStorage, *, worker:
     if exclusive:
         requeue_orphans(study, plan.scheduling.max_retry)
 
+    current = {}   # the trial being run: run_trials calls suggest(trial), then evaluate(params), one trial at a time
+
     def suggest(trial):
+        current["trial"] = trial
         params = {**plan.base_params, **search_space(trial, model)}
         if model != "svr":
             params["epochs"] = int(tune.epochs)
         return params
 
     def evaluate(params):
-        return inner_cv_rmse(model, plan.samples, job.train, params, inner_folds=int(tune.inner_folds),
-                             seed=int(job.seed), device=plan.device, X=plan.descriptors)
+        rows = []
+        value = inner_cv_rmse(model, plan.samples, job.train, params, inner_folds=int(tune.inner_folds),
+                              seed=int(job.seed), device=plan.device, X=plan.descriptors, history=rows)
+        report_losses(current.pop("trial", None), rows)
+        return value
 
     done = trial_counts(study)[TrialState.COMPLETE]
     log.info("study %s: %d finished trial(s) of %d; worker %s joins", job.study_name, done, tune.n_trials, worker)
@@ -159,6 +175,31 @@ def tune_split(plan: TuningPlan, job: SplitJob, storage: BaseStorage, *, worker:
                      heartbeat_interval_s=plan.scheduling.heartbeat_interval_s, lock_path=lock_path, wait=wait,
                      worker=str(worker))
     return study, ran
+
+
+def report_losses(trial: optuna.Trial | None, rows: list[dict]) -> None:
+    """The trial's loss curve, averaged over inner folds: validation loss per epoch as Optuna
+    intermediate values, training loss per epoch as the user attribute ``train_loss``."""
+    if trial is None or not rows:
+        return
+    curve = pd.DataFrame(rows).groupby("epoch", sort=True)[["train_loss", "val_loss"]].mean()
+    for epoch, val in curve["val_loss"].items():
+        trial.report(float(val), int(epoch))
+    trial.set_user_attr("train_loss", [float(v) for v in curve["train_loss"]])
+
+
+LOSS_COLUMNS = ["split", "fold", "trial", "epoch", "train_loss", "val_loss"]
+
+
+def loss_history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
+    """One row per COMPLETE trial and epoch: the losses :func:`report_losses` stored (none for the SVR)."""
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        train = t.user_attrs.get("train_loss") or []
+        for epoch, val in sorted(t.intermediate_values.items()):
+            rows.append({"split": kind, "fold": name, "trial": t.number, "epoch": epoch,
+                         "train_loss": train[epoch] if epoch < len(train) else None, "val_loss": val})
+    return pd.DataFrame(rows, columns=LOSS_COLUMNS)
 
 
 def history(study: optuna.Study, kind: str, name: str) -> pd.DataFrame:
@@ -207,8 +248,10 @@ def plan_tuning(samples_path, splits_path, *, model: str, train: TrainSettings, 
 
 def run_tuning(samples_path, splits_path, best_params_path, history_path, *, model: str,
                train: TrainSettings, tune: TuneSettings, scheduling: TuneScheduling, seed: int,
-               threads: int | None = None) -> dict:
-    """The `tune` rule: one study per outer split; write best_params.json and history.csv.
+               threads: int | None = None, loss_history_path=None) -> dict:
+    """The `tune` rule: one study per outer split; write best_params.json and history.csv (one row
+    per trial; ``best_so_far`` is the running minimum within its study, i.e. per outer split) and,
+    given its path, loss_history.csv (:func:`loss_history`).
 
     It runs (or tops up) every study itself, as the only worker: with ``tune.workers`` > 1 it runs
     after the worker jobs (:func:`run_worker`) and usually finds the studies full. Trials left
@@ -225,12 +268,13 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
            "epochs": int(tune.epochs), "inner_folds": int(tune.inner_folds),
            "seed": int(seed), "outer_splits": plan.kinds, "objective_fingerprint": plan.fingerprint,
            "workers": workers, "heartbeat_interval_s": scheduling.heartbeat_interval_s, "splits": {}}
-    hists = []
+    hists, losses = [], []
     for job in plan.jobs:
         # as the only worker it is worker 0 (the seeds of a single-worker run); after N workers, worker N
         study, _ = tune_split(plan, job, storage, worker=workers if workers > 1 else 0, exclusive=True)
         h = history(study, job.kind, job.name)
         hists.append(h)
+        losses.append(loss_history(study, job.kind, job.name))
         if len(h):
             bt = study.best_trial
             out["splits"][job.key] = {"params": bt.params, "value": bt.value, "trial": bt.number,
@@ -248,6 +292,10 @@ def run_tuning(samples_path, splits_path, best_params_path, history_path, *, mod
     hist = pd.concat(hists, ignore_index=True) if hists else pd.DataFrame()
     with atomic_path(history_path) as tmp:
         hist.to_csv(tmp, index=False)
+    if loss_history_path is not None:
+        table = pd.concat(losses, ignore_index=True) if losses else pd.DataFrame(columns=LOSS_COLUMNS)
+        with atomic_path(loss_history_path) as tmp:
+            table.to_csv(tmp, index=False)
     return out
 
 
