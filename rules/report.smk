@@ -1,4 +1,5 @@
-# Report: metrics table vs the seed paper, melting points, parity plots, v(T), tuning history.
+# Report: metrics table vs the seed paper, melting points, parity plots, v(T), tuning history,
+# training and validation loss curves.
 # `snakemake --report results/report/report.html` builds the HTML report from these outputs.
 
 
@@ -15,6 +16,9 @@ rule report:
         + expand(rules.train_tuned.output.metrics, base=TUNED_MODELS),
         train_predictions=expand(rules.train.output.predictions, model=UNTUNED_MODELS)
         + expand(rules.train_tuned.output.predictions, base=TUNED_MODELS),
+        # the torch models' loss per epoch (svr and mean have no epochs)
+        loss_histories=expand(rules.train.output.loss_history, model=["msgnn", "mlp"])
+        + expand(rules.train_tuned.output.loss_history, base=["msgnn", "mlp"]),
         best_params=rules.tune.output.best_params,
         history=rules.tune.output.history,
         kinetics=expand(rules.md_kinetics.output.kinetics, material=MATERIALS),
@@ -29,6 +33,7 @@ rule report:
         parity=report("results/report/parity.png", category="Model accuracy"),
         velocity=report("results/report/velocity.png", category="Molecular dynamics"),
         history=report("results/report/optimisation_history.png", category="Tuning"),
+        losses=report("results/report/loss_curves.png", category="Model accuracy"),
     log:
         "results/logs/report/report.log",
     benchmark:

@@ -82,3 +82,27 @@ def test_growth_section_says_plainly_whether_the_claim_holds():
     assert text.index("| msgnn |") < text.index("| svr |") < text.index("| mean |")     # best first
     text = growth_section({"lomo": block(0.7, 0.85)}, 20)                               # interval reaches 0.85
     assert text.count("**does not hold**") == 2 and "more materials" in text
+
+
+def test_tuning_figure_has_its_own_running_minimum_per_outer_split(tmp_path):
+    """history.csv stacks the studies of the outer splits; fold1 starts worse (0.9) than fold0's
+    best (0.4), so one running minimum across the table would report 0.4 for fold1's first trial."""
+    h = pd.DataFrame({"split": ["group_kfold"] * 6, "fold": ["fold0"] * 3 + ["fold1"] * 3,
+                      "trial": [0, 1, 2, 0, 1, 2], "value": [0.5, 0.4, 0.6, 0.9, 1.0, 0.7]})
+    assert list(report.best_so_far(h)) == [0.5, 0.4, 0.4, 0.9, 0.9, 0.7]
+    h.to_csv(tmp_path / "history.csv", index=False)
+    curves = report.history_plot(tmp_path / "history.csv", tmp_path / "h.png")
+    assert list(curves) == ["group_kfold/fold0", "group_kfold/fold1"]          # one curve per fold
+    assert list(curves["group_kfold/fold1"]["best_so_far"]) == [0.9, 0.9, 0.7]
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_loss_curves_figure(tmp_path):
+    rows = [{"split": "group_kfold", "fold": f"fold{k}", "epoch": e, "train_loss": 1 / (e + 1), "val_loss": 2 / (e + 1)}
+            for k in range(2) for e in range(5)]
+    for folder in ("msgnn", "msgnn_tuned"):
+        (tmp_path / folder).mkdir()
+        pd.DataFrame(rows).to_csv(tmp_path / folder / "loss_history.csv", index=False)
+    report.loss_plot({"msgnn": tmp_path / "msgnn_tuned" / "loss_history.csv",
+                      "msgnn_default": tmp_path / "msgnn" / "loss_history.csv"}, tmp_path / "loss.png")
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"

@@ -57,6 +57,7 @@ class ReportInputs:
     accuracy: str | Path
     recovery: str | Path
     growth: list = ()             # results/growth/{split}/metrics.json (the growth task), if run
+    loss_histories: list = ()     # results/train/<folder>/loss_history.csv of the torch models
 
 
 def _by_model(paths) -> dict[str, Path]:
@@ -163,15 +164,58 @@ def velocity_plot(kinetics: dict[str, dict], path: str | Path) -> None:
     save_figure(fig, path)
 
 
-def history_plot(history_csv: str | Path, path: str | Path) -> None:
+def best_so_far(df: pd.DataFrame) -> pd.Series:
+    """Running minimum of the trial values within each study (one per outer split and fold, in
+    trial order); one study when the table has no split/fold columns."""
+    keys = [k for k in ("split", "fold") if k in df]
+    ordered = df.sort_values([*keys, "trial"], kind="stable")
+    best = ordered.groupby(keys, sort=False)["value"].cummin() if keys else ordered["value"].cummin()
+    return best.reindex(df.index)
+
+
+def history_plot(history_csv: str | Path, path: str | Path) -> dict[str, pd.DataFrame]:
+    """The tuning of every outer split: its trials and its own best-so-far curve (each split has
+    its own study and search). Returns the curves drawn, {split/fold: trial, value, best_so_far}."""
     df = pd.read_csv(history_csv)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    ax.plot(df["trial"], df["value"], "o", label="trial")
-    ax.plot(df["trial"], df["value"].cummin(), "-", label="best so far")
-    ax.set_xlabel("trial")
+    df["best"] = best_so_far(df) if len(df) else []
+    keys = [k for k in ("split", "fold") if k in df]
+    groups = df.groupby(keys, sort=False) if keys else [("all trials", df)]
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    curves = {}
+    for i, (key, g) in enumerate(groups):
+        label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
+        g = g.sort_values("trial")
+        colour = f"C{i % 10}"
+        ax.plot(g["trial"], g["value"], "o", color=colour, alpha=0.4, ms=4)
+        ax.step(g["trial"], g["best"], where="post", color=colour, label=label)
+        curves[label] = g[["trial", "value", "best"]].rename(columns={"best": "best_so_far"})
+    ax.set_xlabel("trial (within its study)")
     ax.set_ylabel("validation RMSE (log10, mean over targets)")
-    ax.set_title("Optuna GPSampler")
-    ax.legend()
+    ax.set_title("Optuna GPSampler: best so far per outer split")
+    if curves:
+        ax.legend(fontsize=7, ncol=2)
+    save_figure(fig, path)
+    return curves
+
+
+def loss_plot(histories: dict[str, Path], path: str | Path) -> None:
+    """Training and validation loss per epoch, one panel per model: every fold thin, the mean
+    over the grouped folds bold (the folds' test samples are the validation set)."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.6), squeeze=False)
+    for ax, (name, csv) in zip(axes[0], histories.items()):
+        df = pd.read_csv(csv)
+        if "split" in df and (df["split"] == "group_kfold").any():
+            df = df[df["split"] == "group_kfold"]
+        for col, colour, label in (("train_loss", "C0", "train"), ("val_loss", "C1", "validation")):
+            for _, g in df.groupby(["split", "fold"], sort=False):
+                ax.plot(g["epoch"], g[col], color=colour, lw=0.7, alpha=0.35)
+            mean = df.groupby("epoch")[col].mean()
+            ax.plot(mean.index, mean.values, color=colour, lw=2, label=f"{label} (mean over folds)")
+        ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE (standardised targets)")
+        ax.legend(fontsize=7)
     save_figure(fig, path)
 
 
@@ -265,6 +309,9 @@ def build(inputs: ReportInputs, out_dir) -> dict:
     parity_plot({k: v for k, v in predictions.items() if k in ("msgnn", "mlp", "svr")}, out_dir / "parity.png")
     velocity_plot(kinetics, out_dir / "velocity.png")
     history_plot(inputs.history, out_dir / "optimisation_history.png")
+    losses = {k: v for k, v in _by_model(inputs.loss_histories).items() if k in ("msgnn", "mlp", "msgnn_default", "mlp_default")}
+    if losses:
+        loss_plot(losses, out_dir / "loss_curves.png")
 
     mu_rows = ["| material | orientation | μ (m/s/K) | 95 % CI |", "|---|---|---|---|"]
     for material, k in kinetics.items():
@@ -296,7 +343,8 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         f"Reactor kinetics recovery: G error {_fmt(rec.get('growth_rate_error'))}, "
         f"B0 error {_fmt(rec.get('nucleation_rate_error'))}.",
         "## Figures",
-        "![parity](parity.png)\n\n![v(T)](velocity.png)\n\n![tuning](optimisation_history.png)",
+        "![parity](parity.png)\n\n![v(T)](velocity.png)\n\n![tuning](optimisation_history.png)"
+        + ("\n\n![training and validation loss](loss_curves.png)" if losses else ""),
     ]) + "\n"
     with atomic_path(out_dir / "report.md") as tmp:
         tmp.write_text(text)
