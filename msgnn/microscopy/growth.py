@@ -48,7 +48,7 @@ def crystal_masks(frames: np.ndarray, reference: np.ndarray, *, flat_sigma_px: f
     for smooth in SMOOTH_PX:
         ref = ndi.gaussian_filter(reference / flat, smooth, mode="reflect")
         level = float(np.median(ref))
-        spread = 1.4826 * float(np.median(np.abs(ref - level)))
+        spread = float(stats.median_abs_deviation(ref, axis=None, scale="normal"))
         if z * spread <= max_drop:
             break
     thr = level - min(z * spread, max_drop)

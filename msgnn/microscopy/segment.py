@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.stats import median_abs_deviation
 from skimage import filters, graph, measure, morphology, restoration, segmentation
 
 
@@ -69,7 +70,7 @@ def _normalise(img):
 def noise_sigma(img: np.ndarray) -> float:
     """Robust estimate of the pixel noise sigma (MAD of horizontal pixel differences)."""
     d = np.diff(img, axis=1).ravel()
-    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+    return float(median_abs_deviation(d, scale="normal") / np.sqrt(2))
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -90,8 +91,7 @@ def _ridges(img: np.ndarray, sigma: float, p: SegmentParams) -> tuple[np.ndarray
 
 def _watershed(edge: np.ndarray, p: SegmentParams) -> np.ndarray:
     """Watershed of a boundary map from its h-minima (depth h x the map's noise MAD)."""
-    floor = float(np.median(edge))
-    mad = max(1.4826 * float(np.median(np.abs(edge - floor))), 1e-12)
+    mad = max(float(median_abs_deviation(edge, axis=None, scale="normal")), 1e-12)
     return segmentation.watershed(edge, measure.label(morphology.h_minima(edge, p.h * mad)))
 
 

@@ -11,7 +11,7 @@ its raw row, the column, the old and new value and the reason):
    timestamp: rows disagreeing with the timestamp's median reading are set to it, empty cells
    are filled from the same timestamp; a stretch of temperature logged in °C under a kelvin
    header is detected (reading + 273.15 matches the run's level) and converted; spikes are
-   replaced by the local median (Hampel filter, median ± k·1.4826·MAD over a 7-sample window);
+   replaced by the local median (Hampel filter, median ± k x normal-scaled MAD over a 7-sample window);
    gaps of at most ``max_fill`` samples are interpolated in time;
 4. population-density rows with no value are dropped; spikes in ln n along time, per size bin,
    are dropped (Hampel; the two samples after a zero density, where the growth front
@@ -32,11 +32,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
+from scipy.stats import median_abs_deviation
 
 from msgnn.errors import InputFileError
 from msgnn.reactor.schema import CANONICAL
 
 PROCESS = ["temperature_K", "supersaturation", "residence_time_s", "flow_m3_per_s"]
+# MAD -> normal sigma, the factor scipy.stats.median_abs_deviation(scale="normal") uses. The Hampel
+# filter computes its NaN-aware MADs with np.nanmedian instead: nan_policy="omit" there loops over
+# the slices in Python (35x slower on a 2000 x 7 x 50 window stack with 1 % NaN)
+NORMAL_MAD = 1 / ndtri(0.75)
 REPORT_COLUMNS = ["raw_row", "line", "timestamp_s", "size_m", "column", "action", "reason",
                   "old_value", "new_value"]
 
@@ -93,7 +99,7 @@ def hampel(x: np.ndarray, half: int = 3, k: float = 4.0, min_valid: int = 4):
 
     Window i is the 2·half+1 samples centred on i, shifted inwards at the ends so it is always
     full. Returns (outlier mask, window medians). The scale is max(window MAD, global MAD of
-    the residuals) x 1.4826 so a window that happens to be quiet does not flag normal noise."""
+    the residuals) x NORMAL_MAD, so a window that happens to be quiet does not flag normal noise."""
     x = np.asarray(x, dtype=float)
     squeeze = x.ndim == 1
     if squeeze:
@@ -108,9 +114,9 @@ def hampel(x: np.ndarray, half: int = 3, k: float = 4.0, min_valid: int = 4):
     valid = np.sum(np.isfinite(X), axis=1)
     with np.errstate(all="ignore"), _quiet():
         med = np.nanmedian(X, axis=1)
-        mad = 1.4826 * np.nanmedian(np.abs(X - med[:, None, :]), axis=1)
+        mad = NORMAL_MAD * np.nanmedian(np.abs(X - med[:, None, :]), axis=1)
         resid = np.abs(x - med)
-        glob = 1.4826 * np.nanmedian(resid, axis=0)
+        glob = NORMAL_MAD * np.nanmedian(resid, axis=0)
     glob = np.where(np.isfinite(glob), glob, 0.0)
     scale = np.fmax(mad, glob[None, :])
     scale = np.fmax(scale, 1e-12 * np.abs(np.nan_to_num(med)))
@@ -153,8 +159,8 @@ def detect_steady_state(t: np.ndarray, a: np.ndarray, b: np.ndarray, tau: float,
     ref_idx = slice(n - max(5, n // 3), n)
     with _quiet():
         ra, rb = np.median(a[ref_idx]), np.median(b[ref_idx])
-        sa = max(1.4826 * np.median(np.abs(a[ref_idx] - ra)), 1e-3)
-        sb = max(1.4826 * np.median(np.abs(b[ref_idx] - rb)), 1e-3 * abs(rb))
+        sa = max(median_abs_deviation(a[ref_idx], scale="normal"), 1e-3)
+        sb = max(median_abs_deviation(b[ref_idx], scale="normal"), 1e-3 * abs(rb))
     z = np.maximum(np.abs(a - ra) / sa, np.abs(b - rb) / sb)
     zs = pd.Series(z).rolling(5, center=True, min_periods=1).median().to_numpy()
     bad = np.flatnonzero(zs > opts.steady_k)
@@ -258,7 +264,7 @@ def _clean_process_channel(df: pd.DataFrame, c: str, tgrid: np.ndarray, rec: Rec
         if finite.sum() >= 3:
             med = np.median(new[finite])
             near = finite & (np.abs(new - med) < 50)
-            sig = 1.4826 * np.median(np.abs(new[near] - med)) if near.any() else 0.0
+            sig = median_abs_deviation(new[near], center=lambda v, axis: med, scale="normal") if near.any() else 0.0
             tol = max(opts.unit_switch_tolerance_K, 5 * sig)
             sw = finite & (np.abs(new + 273.15 - med) < tol) & (np.abs(new - med) > 100)
             new[sw] += 273.15

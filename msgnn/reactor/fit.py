@@ -1,9 +1,9 @@
 """MSMPR kinetics from a cleaned steady-state size distribution.
 
 ln n = ln n0 - L/(G tau) is fitted by least squares to every steady-state (L, n > 0) point.
-The covariance of (ln n0, slope) is cluster-robust by timestamp (sandwich estimator), so
-fluctuations shared by one distribution (sampling, dilution) widen the interval instead of
-being counted as independent points. Then
+The covariance of (ln n0, slope) is cluster-robust by timestamp (statsmodels OLS,
+cov_type="cluster"), so fluctuations shared by one distribution (sampling, dilution) widen
+the interval instead of being counted as independent points. Then
 
     G  = -1/(slope tau)              B0 = n0 G               dominant size = 3 G tau
 
@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 
 from msgnn.errors import InputFileError
@@ -31,25 +32,16 @@ def fit_msmpr(clean: pd.DataFrame, *, path="clean table") -> dict:
     if n < 3 or ng < 2 or np.ptp(L) <= 0:
         raise InputFileError(path, f"too few steady-state points to fit ({n} points, "
                                    f"{ng} timestamps, {len(np.unique(L))} sizes)")
-    X = np.column_stack([np.ones(n), L / L.max()])  # scaled for conditioning
-    XtX_inv = np.linalg.inv(X.T @ X)
-    beta = XtX_inv @ X.T @ y
-    resid = y - X @ beta
-    # cluster-robust (by timestamp) covariance with the small-sample factor
-    scores = pd.DataFrame(X * resid[:, None]).groupby(groups).sum().to_numpy()
-    meat = scores.T @ scores
-    c = ng / (ng - 1) * (n - 1) / (n - 2)
-    cov = c * XtX_inv @ meat @ XtX_inv
-    # classical OLS covariance; keep whichever is wider for the slope (a robust estimate from
-    # few clusters can come out too small)
-    s2 = resid @ resid / (n - 2)
-    ols = s2 * XtX_inv
-    if not np.all(np.isfinite(cov)) or cov[1, 1] < ols[1, 1]:
-        cov = ols
-    scale = np.array([1.0, 1.0 / L.max()])
-    beta = beta * scale
-    cov = cov * np.outer(scale, scale)
-    a, b = beta
+    model = sm.OLS(y, sm.add_constant(L))
+    ols = model.fit()
+    # cluster-robust (by timestamp) covariance, with statsmodels' small-sample factor
+    # G/(G-1) (n-1)/(n-2); keep the classical OLS covariance where it is wider for the slope (a
+    # robust estimate from few clusters can come out too small)
+    robust = model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]})
+    cov = robust.cov_params()
+    if not np.all(np.isfinite(cov)) or cov[1, 1] < ols.cov_params()[1, 1]:
+        cov = ols.cov_params()
+    a, b = ols.params
     var_a, var_b, cov_ab = cov[0, 0], cov[1, 1], cov[0, 1]
     if not b < 0:
         raise InputFileError(path, f"population density does not decrease with size at steady "
@@ -60,8 +52,7 @@ def fit_msmpr(clean: pd.DataFrame, *, path="clean table") -> dict:
     if len(steady) == 0:
         raise InputFileError(path, "no residence time logged during the steady state")
     tau = float(np.median(steady))
-    mad = 1.4826 * float(np.median(np.abs(steady - tau)))
-    tau_se = 1.2533 * mad / math.sqrt(len(steady))
+    tau_se = 1.2533 * float(stats.median_abs_deviation(steady, scale="normal")) / math.sqrt(len(steady))
     var_ln_tau = (tau_se / tau) ** 2
 
     G = -1.0 / (b * tau)
@@ -70,7 +61,6 @@ def fit_msmpr(clean: pd.DataFrame, *, path="clean table") -> dict:
     ln_B0_var = var_a + var_b / b ** 2 - 2 * cov_ab / b + var_ln_tau
     tq = float(stats.t.ppf(0.975, ng - 1))
     ci = lambda ln, var: [math.exp(ln - tq * math.sqrt(var)), math.exp(ln + tq * math.sqrt(var))]
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
     return {
         "growth_rate_m_per_s": G,
         "growth_rate_ci95": ci(math.log(G), ln_G_var),
@@ -83,8 +73,8 @@ def fit_msmpr(clean: pd.DataFrame, *, path="clean table") -> dict:
         "dominant_size_m": 3 * G * tau,
         "n_points_fit": int(n),
         "n_timestamps_fit": int(ng),
-        "r2": 1 - float(resid @ resid) / ss_tot if ss_tot > 0 else None,
-        "residual_sd_ln": float(math.sqrt(s2)),
+        "r2": float(ols.rsquared) if np.ptp(y) > 0 else None,
+        "residual_sd_ln": float(math.sqrt(ols.scale)),
     }
 
 
