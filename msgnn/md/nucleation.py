@@ -15,14 +15,17 @@ solid-like clusters of the undercooled liquid that pass `n_nucleus` and dissolve
 Rate (`poisson_rate`): nucleation is a Poisson process of rate J V, so with k events in a total
 observed time T_obs = sum over replicas of (nucleation time, or the whole hold if censored) the
 maximum-likelihood rate is J = k / (V T_obs) (V = mean box volume during the hold); its exact 95 %
-interval is the chi-square (Gamma) interval [chi2(0.025; 2k)/2, chi2(0.975; 2k+2)/2] / (V T_obs),
-and with k = 0 the one-sided 95 % upper bound is chi2(0.95; 2)/2 / (V T_obs) = 3.0 / (V T_obs).
+interval is the chi-square (Gamma) interval [chi2(0.025; 2k)/2, chi2(0.975; 2k+2)/2] / (V T_obs)
+(statsmodels.stats.rates.confint_poisson, method "exact-c"), and with k = 0 the one-sided 95 %
+upper bound is chi2(0.95; 2)/2 / (V T_obs) = 3.0 / (V T_obs). The survival curve is the
+Kaplan-Meier estimate of scipy.stats.ecdf on the right-censored times.
 
 Critical size (`fit_mfpt`): the mean first-passage time tau(n) of the largest cluster to size n,
 averaged over the replicas that nucleated, is fitted with
 tau(n) = tau_J / 2 [1 + erf(Z sqrt(pi) (n - n*))] (Wedekind, Reguera, Strey, J. Chem. Phys. 127,
 064501 (2007)); n* is the inflection point, Z the Zeldovich factor, and tau_J = 1/(J V) gives a
-second rate estimate. Its 95 % interval comes from a bootstrap over replicas. Only where at least
+second rate estimate. Its 95 % interval comes from a bootstrap over replicas (scipy.stats.bootstrap,
+percentile method). Only where at least
 `min_replicas_for_mfpt` replicas nucleated, otherwise null.
 """
 from __future__ import annotations
@@ -86,8 +89,9 @@ def poisson_rate(times_s, censored, volume_m3: float) -> dict:
     """Nucleation rate of a Poisson process from replica waiting times with right-censoring.
 
     times_s: per replica, the nucleation time or (censored) the whole observed hold; J = k / (V
-    sum t); 95 % chi-square interval; with k = 0 a one-sided 95 % upper bound instead."""
-    from scipy.stats import chi2
+    sum t); 95 % exact (chi-square) interval, statsmodels' confint_poisson(method="exact-c"); with
+    k = 0 its one-sided 95 % upper bound instead."""
+    from statsmodels.stats.rates import confint_poisson
     t = np.asarray(times_s, float)
     cens = np.asarray(censored, bool)
     if t.size == 0 or t.shape != cens.shape or np.any(t < 0) or not np.all(np.isfinite(t)):
@@ -100,24 +104,23 @@ def poisson_rate(times_s, censored, volume_m3: float) -> dict:
         raise ValueError("zero total observed time")
     out = {"n_events": k, "exposure_m3_s": exposure}
     if k == 0:
-        out.update(J_per_m3_s=None, J_ci95=None, J_upper95=float(chi2.ppf(0.95, 2) / 2 / exposure))
+        upper = confint_poisson(0, exposure, method="exact-c", alternative="larger")[1]
+        out.update(J_per_m3_s=None, J_ci95=None, J_upper95=float(upper))
     else:
-        out.update(J_per_m3_s=k / exposure, J_upper95=None,
-                   J_ci95=[float(chi2.ppf(0.025, 2 * k) / 2 / exposure),
-                           float(chi2.ppf(0.975, 2 * k + 2) / 2 / exposure)])
+        lo, hi = confint_poisson(k, exposure, method="exact-c")
+        out.update(J_per_m3_s=k / exposure, J_upper95=None, J_ci95=[float(lo), float(hi)])
     return out
 
 
 def survival_curve(times, censored) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan-Meier survival (fraction of replicas not yet nucleated) at the event times."""
+    """Kaplan-Meier survival (fraction of replicas not yet nucleated) at the event times
+    (scipy.stats.ecdf of the right-censored times), starting from (0, 1)."""
+    from scipy.stats import CensoredData, ecdf
     t = np.asarray(times, float)
     cens = np.asarray(censored, bool)
-    order = np.lexsort((cens, t))          # events before censorings at equal times
-    t, cens = t[order], cens[order]
-    at_risk = t.size - np.arange(t.size)
-    s = np.cumprod(np.where(cens, 1.0, 1.0 - 1.0 / at_risk))
-    keep = ~cens
-    return np.concatenate([[0.0], t[keep]]), np.concatenate([[1.0], s[keep]])
+    sf = ecdf(CensoredData(uncensored=t[~cens], right=t[cens])).sf
+    keep = np.isin(sf.quantiles, t[~cens])
+    return np.concatenate([[0.0], sf.quantiles[keep]]), np.concatenate([[1.0], sf.probabilities[keep]])
 
 
 def mfpt_curve(trajectories, sizes) -> np.ndarray:
@@ -151,7 +154,9 @@ def _fit_erf(sizes, tau):
 def fit_mfpt(trajectories, n_max_size: int, n_boot: int, seed: int, min_replicas: int) -> dict | None:
     """Wedekind-Reguera-Strey fit of the MFPT curve tau(n), n = 1..n_max_size, over trajectories
     (times, n_max) that all reached n_max_size. Returns tau_J, Z, n* and a bootstrap (over
-    trajectories) 95 % interval of n*; None with fewer than `min_replicas` trajectories."""
+    trajectories, scipy.stats.bootstrap; percentiles of the fits that converged) 95 % interval of n*;
+    None with fewer than `min_replicas` trajectories."""
+    from scipy.stats import bootstrap
     if len(trajectories) < min_replicas:
         return None
     sizes = np.arange(1, int(n_max_size) + 1)
@@ -160,14 +165,18 @@ def fit_mfpt(trajectories, n_max_size: int, n_boot: int, seed: int, min_replicas
         tau_J, Z, n_star = _fit_erf(sizes, tau)
     except (RuntimeError, ValueError):
         return None
-    rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(int(n_boot)):
-        pick = rng.integers(0, len(trajectories), len(trajectories))
+
+    def resampled_n_star(pick):
         try:
-            boot.append(_fit_erf(sizes, mfpt_curve([trajectories[i] for i in pick], sizes))[2])
+            return _fit_erf(sizes, mfpt_curve([trajectories[i] for i in pick], sizes))[2]
         except (RuntimeError, ValueError):
-            continue
+            return np.nan                                 # a failed fit: left out of the interval
+
+    boot = np.array([])
+    if int(n_boot) > 0:
+        boot = bootstrap((np.arange(len(trajectories)),), resampled_n_star, vectorized=False, n_resamples=int(n_boot),
+                         method="percentile", rng=np.random.default_rng(seed)).bootstrap_distribution
+        boot = boot[np.isfinite(boot)]
     ci = [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))] if len(boot) >= 20 else None
     return {"sizes": sizes.tolist(), "tau_s": tau.tolist(), "tau_J_s": float(tau_J), "zeldovich_Z": float(Z),
             "critical_size": float(n_star), "critical_size_ci95": ci, "bootstrap_fits": len(boot),
