@@ -201,7 +201,8 @@ def history_plot(history_csv: str | Path, path: str | Path) -> dict[str, pd.Data
 def loss_plot(histories: dict[str, Path], path: str | Path) -> None:
     """Training and validation loss per epoch, one panel per model: every fold thin, the mean
     over the grouped folds bold (the folds' test samples are the validation set)."""
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.6), squeeze=False,
+                             layout="constrained")
     for ax, (name, csv) in zip(axes[0], histories.items()):
         df = pd.read_csv(csv)
         if "split" in df and (df["split"] == "group_kfold").any():
