@@ -249,12 +249,12 @@ def bootstrap_rmse(pred: pd.DataFrame, model: str, n: int = 2000, seed: int = 0)
     resampling materials."""
     p = pred[pred["model"] == model]
     sq = p.assign(se=(p["velocity_m_per_s"] - p["predicted_m_per_s"]) ** 2).groupby(["material"])["se"].agg(["sum", "count"])
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(sq), size=(n, len(sq)))
-    boot = np.sqrt(sq["sum"].to_numpy()[idx].sum(1) / sq["count"].to_numpy()[idx].sum(1))
+    boot = stats.bootstrap((sq["sum"].to_numpy(), sq["count"].to_numpy()),
+                           lambda s, c, axis: np.sqrt(s.sum(axis) / c.sum(axis)), paired=True, vectorized=True,
+                           n_resamples=n, method="percentile", rng=np.random.default_rng(seed)).confidence_interval
     point = float(p.groupby("seed").apply(lambda g: rmse(g["velocity_m_per_s"], g["predicted_m_per_s"]),
                                           include_groups=False).mean())
-    return point, [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]
+    return point, [float(boot.low), float(boot.high)]
 
 
 def paired_comparison(per_material: pd.DataFrame, model: str, reference: str, n: int = 2000, seed: int = 0) -> dict:
@@ -262,12 +262,11 @@ def paired_comparison(per_material: pd.DataFrame, model: str, reference: str, n:
     with a paired bootstrap 95 % interval over materials, and the Wilcoxon signed-rank p-value of
     the per-material differences (two-sided)."""
     a, b = per_material[model].to_numpy(float), per_material[reference].to_numpy(float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(a), size=(n, len(a)))
-    ratios = a[idx].mean(1) / b[idx].mean(1)
+    ci = stats.bootstrap((a, b), lambda x, y, axis: x.mean(axis) / y.mean(axis), paired=True, vectorized=True,
+                         n_resamples=n, method="percentile", rng=np.random.default_rng(seed)).confidence_interval
     p = float(stats.wilcoxon(a, b).pvalue) if len(a) >= 2 and np.any(a != b) else 1.0
     return {"model": model, "reference": reference, "rmse_ratio": float(a.mean() / b.mean()),
-            "ci95": [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))],
+            "ci95": [float(ci.low), float(ci.high)],
             "p_value": p, "n_materials": int(len(a)), "test": "Wilcoxon signed-rank on per-material RMSE; paired bootstrap of the ratio"}
 
 
