@@ -1,0 +1,80 @@
+"""Where a run's time went: every job on a time axis and the summed time per rule, read from the
+provenance records (each holds its job's start and finish), so a run on 2 cores shows which jobs
+kept which core busy and what the wall time was spent waiting for."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from msgnn.workflow.provenance.lineage import Run, job_label
+
+
+def job_table(results: str | Path = "results") -> pd.DataFrame:
+    """One row per job that left a provenance record: rule, job, start, end (UTC), wall_s,
+    threads; sorted by start. Records without times (files made outside a job) are left out."""
+    rows = [{"rule": rec["rule"], "job": job_label(rec), "start": rec["started"], "end": rec["finished"],
+             "threads": int(rec.get("threads") or 1)}
+            for rec in Run(results).jobs.values() if rec.get("started") and rec.get("finished")]
+    df = pd.DataFrame(rows, columns=["rule", "job", "start", "end", "threads"])
+    df["start"], df["end"] = pd.to_datetime(df["start"], utc=True), pd.to_datetime(df["end"], utc=True)
+    df["wall_s"] = (df["end"] - df["start"]).dt.total_seconds()
+    return df.sort_values(["start", "rule", "job"], ignore_index=True)
+
+
+def rule_table(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: jobs, summed and longest job time (s), share of all job time; longest first."""
+    t = jobs.groupby("rule")["wall_s"].agg(jobs="size", total_s="sum", longest_s="max")
+    t["share"] = t["total_s"] / t["total_s"].sum()
+    return t.sort_values("total_s", ascending=False)
+
+
+def span_s(jobs: pd.DataFrame) -> float:
+    """Wall time from the first job's start to the last job's end."""
+    return float((jobs["end"].max() - jobs["start"].min()).total_seconds()) if len(jobs) else 0.0
+
+
+def lanes(jobs: pd.DataFrame) -> list[int]:
+    """A lane per job such that jobs in one lane never overlap (first free lane, in start order):
+    with one-thread jobs the number of lanes is the peak number of jobs running at once."""
+    free_at: list[pd.Timestamp] = []
+    out = []
+    for start, end in zip(jobs["start"], jobs["end"]):
+        lane = next((i for i, t in enumerate(free_at) if t <= start), len(free_at))
+        if lane == len(free_at):
+            free_at.append(end)
+        else:
+            free_at[lane] = end
+        out.append(lane)
+    return out
+
+
+def plot_timeline(jobs: pd.DataFrame, path: str | Path, title: str = "") -> None:
+    """Every job as a bar on its lane against minutes since the run's first job, coloured by rule
+    (the eight rules with the most time named, the rest grey)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from msgnn.io import save_figure
+
+    t0 = jobs["start"].min()
+    lane = lanes(jobs)
+    top = list(rule_table(jobs).index[:8])
+    colours = dict(zip(top, plt.get_cmap("tab10").colors))
+    fig, ax = plt.subplots(figsize=(9, 0.35 * max(lane, default=0) + 2.2))
+    for (_, j), y in zip(jobs.iterrows(), lane):
+        ax.barh(y, j["wall_s"] / 60, left=(j["start"] - t0).total_seconds() / 60, height=0.8,
+                color=colours.get(j["rule"], "lightgrey"), edgecolor="white", linewidth=0.3)
+    for rule, c in colours.items():
+        ax.barh([], [], color=c, label=rule)
+    ax.barh([], [], color="lightgrey", label="other rules")
+    ax.set_xlabel("minutes since the first job started")
+    ax.set_ylabel("jobs running at once")
+    busy = jobs["wall_s"].sum()
+    wall = span_s(jobs)
+    ax.set_title(title or f"{len(jobs)} jobs, wall {wall / 60:.1f} min, job time {busy / 60:.1f} min "
+                          f"({busy / max(wall, 1e-9):.2f} jobs running on average)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.invert_yaxis()
+    save_figure(fig, path)

@@ -1,0 +1,32 @@
+"""The run timeline (msgnn/workflow/timeline.py) read from provenance records."""
+import json
+
+from msgnn.workflow.timeline import job_table, lanes, plot_timeline, rule_table, span_s
+
+
+def write_record(results, rule, name, start, end):
+    d = results / "provenance" / rule
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{name}.json").write_text(json.dumps({
+        "rule": rule, "wildcards": {"x": name}, "inputs": [], "outputs": [{"path": f"results/{name}"}],
+        "threads": 1, "started": f"2026-12-07T12:{start}+00:00", "finished": f"2026-12-07T12:{end}+00:00"}))
+
+
+def test_jobs_on_lanes_and_time_per_rule(tmp_path):
+    results = tmp_path / "results"
+    # two cores: a and b overlap, c starts when a ends, d when b ends; e overlaps c and d -> 3 at once
+    write_record(results, "md_run", "a", "00:00", "01:00")
+    write_record(results, "md_run", "b", "00:10", "02:00")
+    write_record(results, "md_melting", "c", "01:00", "03:00")
+    write_record(results, "train", "d", "02:00", "02:30")
+    write_record(results, "train", "e", "02:10", "02:20")
+    jobs = job_table(results)
+    assert list(jobs["job"]) == ["md_run x=a", "md_run x=b", "md_melting x=c", "train x=d", "train x=e"]
+    assert lanes(jobs) == [0, 1, 0, 1, 2]
+    assert span_s(jobs) == 180
+    t = rule_table(jobs)
+    assert list(t.index) == ["md_run", "md_melting", "train"]     # most time first
+    assert t.loc["md_run", "total_s"] == 60 + 110 and t.loc["md_run", "longest_s"] == 110
+    assert abs(t["share"].sum() - 1) < 1e-12
+    plot_timeline(jobs, tmp_path / "timeline.png")
+    assert (tmp_path / "timeline.png").stat().st_size > 5000
