@@ -243,11 +243,14 @@ def _synthetic_micrographs(settings: ConditionSettings, nucleation: ClassicalNuc
     return info, items
 
 
+def _real_micrograph(name: str, path, pixel_size_m: float | None) -> Micrograph:
+    """One micrograph file, read with its calibration (or `pixel_size_m`) and checked."""
+    m = read_segmentable(path, pixel_size_m)
+    return Micrograph(name, m.data, m.pixel_size_m, None, _origin(path, m), None)
+
+
 def _real_micrographs(settings: ConditionSettings, real_images: list, real_series: dict | None) -> list[Micrograph]:
-    items = []
-    for i, f in enumerate(real_images):
-        m = read_segmentable(f, settings.pixel_size_m)
-        items.append(Micrograph(f"image_{i:02d}", m.data, m.pixel_size_m, None, _origin(f, m), None))
+    items = [_real_micrograph(f"image_{i:02d}", f, settings.pixel_size_m) for i, f in enumerate(real_images)]
     if real_series:
         frames, px, times_s, origin = read_series(real_series["files"], real_series["times_s"], settings.pixel_size_m)
         items.append(Micrograph("series_final", frames[-1], px, None, origin, (frames[:-1], times_s[:-1])))
@@ -285,6 +288,33 @@ def _segment_micrograph(m: Micrograph, params: SegmentParams, desc: dict, folder
         rec["truth"] = {k: ts[k] for k in ("n_grains", "nucleation_density_per_m2", "mean_grain_size_m")}
         rec["boundary_f1"] = boundary_f1(labels, m.truth)["f1"]
     return g, rec, growth, labels
+
+
+def segment_file(path: str | Path, out_dir: str | Path, *, pixel_size_m: float | None = None) -> dict:
+    """One micrograph file through the workflow's own steps for a real image (process_condition:
+    read with its calibration, segment, facet graph, grain statistics) -> files in `out_dir`:
+    {stem}.tif and {stem}_segmentation.tif (calibrated TIFFs), facets.pt (the facet graph, as in
+    a condition's facets.pt), segmentation.png (image, segmentation overlay, facet graph) and
+    measurements.json (the per-image record of measurements.json: nucleation density, mean grain
+    size lambda = mean linear intercept, ...). InputFileError naming the file for an unreadable,
+    uncalibrated, too small, constant or too large image. Returns the record with the paths."""
+    path, out = Path(path), Path(out_dir)
+    if (out / f"{path.stem}.tif").resolve() == path.resolve():
+        raise InputFileError(path, f"the output folder {out} would overwrite the image with its copy; "
+                                   "choose another output folder")
+    m = _real_micrograph(path.stem, path, pixel_size_m)
+    out.mkdir(parents=True, exist_ok=True)
+    g, rec, _, labels = _segment_micrograph(m, SegmentParams(), {"synthetic": False, "source": str(path)}, out)
+    rec["n_facets"] = int(g["facet_x"].shape[0])
+    rec["n_facet_edges"] = int(g["facet_edge_index"].shape[1] // 2)
+    files = {"image": out / f"{m.name}.tif", "segmentation": out / f"{m.name}_segmentation.tif",
+             "facets": out / "facets.pt", "figure": out / "segmentation.png", "measurements": out / "measurements.json"}
+    save_torch([g], files["facets"])
+    plot.condition_figure(files["figure"], m.image, labels, g, m.pixel_size_m,
+                          f"{path.name}: image, segmentation, facet graph")
+    rec["files"] = {k: str(v) for k, v in files.items()}
+    write_json(files["measurements"], rec)
+    return rec
 
 
 def _pooled(per_image: list[dict]) -> dict:

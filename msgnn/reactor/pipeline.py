@@ -84,12 +84,15 @@ def analyse(path, *, options: CleanOptions | None = None):
 
 
 def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics, out_plot,
-                      material: str, temperature_K: int, out_cleaning_plot=None) -> dict:
+                      material: str, temperature_K: int | None, out_cleaning_plot=None) -> dict:
     """Clean and fit one condition's raw log; write clean.csv, cleaning_report.csv,
     kinetics.json (CONTRACTS.md keys and more), the fit plot and the raw-vs-cleaned plot
-    (``out_cleaning_plot``, by default cleaning.png next to the report)."""
+    (``out_cleaning_plot``, by default cleaning.png next to the report). `temperature_K` None
+    (a log analysed on its own, `msgnn reactor-fit`): the median logged temperature, rounded."""
     info = read_json(info_json) if info_json else {}
     table, clean, report, summary, fit, meta = _analyse(raw_csv)
+    if temperature_K is None:
+        temperature_K = int(round(float(np.nanmedian(clean["temperature_K"]))))
     synthetic = bool(meta["synthetic"] or info.get("synthetic", False))
     clean = clean.assign(synthetic=synthetic)
     report = report.assign(synthetic=synthetic)
@@ -135,3 +138,19 @@ def analyse_condition(raw_csv, *, info_json, out_clean, out_report, out_kinetics
              fit["nucleation_rate_per_m3_s"], fit["nucleation_rate_ci95"], fit["n_points_fit"],
              summary["n_rows_raw"])
     return kin
+
+
+def fit_file(path, out_dir, *, material: str | None = None, temperature_K: int | None = None) -> dict:
+    """One reactor log (CSV or Parquet, docs/reactor_schema.md) through the workflow's own
+    analysis (rule reactor_kinetics: analyse_condition) -> out_dir/clean.csv,
+    cleaning_report.csv, kinetics.json, fit.png, cleaning.png. `material` defaults to the
+    file's stem. Returns kinetics.json's record with `files` (the paths written) and
+    `cleaning_actions` (the cleaning report's rows counted by action)."""
+    out = Path(out_dir)
+    files = {"clean": out / "clean.csv", "cleaning_report": out / "cleaning_report.csv",
+             "kinetics": out / "kinetics.json", "fit_plot": out / "fit.png", "cleaning_plot": out / "cleaning.png"}
+    kin = analyse_condition(path, info_json=None, out_clean=files["clean"], out_report=files["cleaning_report"],
+                            out_kinetics=files["kinetics"], out_plot=files["fit_plot"],
+                            out_cleaning_plot=files["cleaning_plot"], material=material or Path(path).stem,
+                            temperature_K=temperature_K)
+    return {**kin, "files": {k: str(v) for k, v in files.items()}}
