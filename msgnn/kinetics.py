@@ -13,12 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.constants import atomic_mass as AMU   # kg
+from scipy.constants import Boltzmann as K_B, atomic_mass as AMU, electron_volt as EV   # J/K, kg, J
 
 from msgnn.settings import Settings
 
-K_B = 1.380649e-23  # J/K
-EV = 1.602176634e-19  # J
 # C_hkl of the collision-limited kinetic coefficient of fcc interfaces (Amini & Laird 2006)
 HARD_SPHERE_C = {"100": 1.44, "110": 1.10, "111": 0.64}
 

@@ -32,10 +32,8 @@ import numpy as np
 import pandas as pd
 
 from msgnn.errors import InputFileError
-from msgnn.kinetics import AMU
+from msgnn.kinetics import AMU, EV, K_B
 
-K_B = 1.380649e-23          # J/K
-EV = 1.602176634e-19        # J
 FAMILIES = ("fcc", "bcc", "hcp", "diamond")
 # the closest-packed interface of each family (the others are the open ones): a fact of the
 # lattice, so a model can relate (111) fcc to (0001) hcp

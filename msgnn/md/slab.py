@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from scipy.constants import Boltzmann, electron_volt
 
 from msgnn.errors import SimulationError
 from msgnn.io import atomic_path, package_versions, sha256, write_json
@@ -32,7 +33,7 @@ from msgnn.md.system import (classification, check_finite, create_box, lammps_se
 
 log = logging.getLogger(__name__)
 
-K_B_EV = 8.617333262e-5        # eV/K
+K_B_EV = Boltzmann / electron_volt   # eV/K
 CHECKPOINT_STATE = "state.pkl"   # the Python-side growth state; it names its LAMMPS restart file
 CHECKPOINT_FORMAT = 1
 SERIES = ("time_ps", "n_solid", "n_solid_lower", "n_solid_upper", "box_lz_A", "temperature_K", "pe_eV", "press_bar")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.constants import zero_Celsius
 from scipy.special import ndtri
 from scipy.stats import median_abs_deviation
 
@@ -266,8 +267,8 @@ def _clean_process_channel(df: pd.DataFrame, c: str, tgrid: np.ndarray, rec: Rec
             near = finite & (np.abs(new - med) < 50)
             sig = median_abs_deviation(new[near], center=lambda v, axis: med, scale="normal") if near.any() else 0.0
             tol = max(opts.unit_switch_tolerance_K, 5 * sig)
-            sw = finite & (np.abs(new + 273.15 - med) < tol) & (np.abs(new - med) > 100)
-            new[sw] += 273.15
+            sw = finite & (np.abs(new + zero_Celsius - med) < tol) & (np.abs(new - med) > 100)
+            new[sw] += zero_Celsius
             reasons[sw] = "temperature_logged_in_degC"
     out, med_w = hampel(new, opts.hampel_half_window, opts.hampel_k_process)
     out &= reasons == ""

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.constants import zero_Celsius
 
 from msgnn.errors import InputFileError, SimulationError
 from msgnn.io import read_json_object
@@ -173,7 +174,7 @@ def _process_faults(T_obs: np.ndarray, faults, rng: np.random.Generator) -> dict
     idx = _pick(rng, faults.temperature_spike_fraction, nt, lo=1)
     T_spiked[idx] = True
     T_obs[idx] += rng.choice([-1, 1], len(idx)) * rng.uniform(5, 30, len(idx))
-    T_obs[unit_switched] -= 273.15
+    T_obs[unit_switched] -= zero_Celsius
     T_nan = np.zeros(nt, bool)
     T_nan[_pick(rng, faults.dropout_fraction, nt)] = True
     T_obs[T_nan] = np.nan
