@@ -63,6 +63,7 @@ import numpy as np
 from msgnn.errors import InputFileError
 from msgnn.graphs.settings import GraphSettings
 from msgnn.microscopy.settings import MicrographSettings
+from msgnn.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +405,7 @@ def process_hrtem_condition(snapshots_npz: str | Path, out_dir: str | Path, sett
     frames = list(range(n_frames)) if s.all_frames else [last]
     label = " ".join(str(v) for v in (material, f"{temperature_K} K" if temperature_K is not None else None) if v)
     per_frame, times, cluster_x = [], [], []
-    for k in frames:
+    for k in progress(frames, f"{label or snapshots_npz}: HRTEM frames"):
         fr = frame(snap, k)
         sim = simulate_hrtem(fr, s, seed=seed + k)
         an = analyse_image(sim, fr, s)
