@@ -19,6 +19,8 @@ import os
 import socket
 from pathlib import Path
 
+import psutil
+
 from msgnn.io import read_json, write_json
 
 log = logging.getLogger("msgnn")
@@ -26,25 +28,27 @@ log = logging.getLogger("msgnn")
 OWNER_FILE = "msgnn_lock_owner.json"
 
 
-def _process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux /proc), to tell a process from a
-    later one that reuses its id; None where /proc is not available."""
+def _process_start(pid: int) -> float | None:
+    """The process's start time (psutil, seconds since the epoch), to tell a process from a later
+    one that reuses its id; None where it cannot be read."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]     # field 22; the command name may hold spaces
 
 
-def _alive(pid: int, start: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+def _alive(pid: int, start) -> bool:
+    """Whether process `pid` still runs and is the one that started at `start` (an owner record
+    without a start time, or a process whose start cannot be read, counts as the same)."""
+    if not psutil.pid_exists(pid):
         return False
-    except PermissionError:
-        return True                                 # exists, owned by someone else
     now = _process_start(pid)
-    return start is None or now is None or now == start
+    if start is None or now is None:
+        return True
+    try:
+        return abs(float(start) - now) < 0.01
+    except (TypeError, ValueError):
+        return True
 
 
 def record_lock_owner(snakemake_dir: str | Path = ".snakemake") -> None:
