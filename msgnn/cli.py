@@ -75,6 +75,12 @@ def _library_unpack(args) -> int:
     return 0
 
 
+def _summary(args) -> int:
+    from msgnn.workflow.summary import summary
+    print(summary(args.results), end="")
+    return 0
+
+
 def _ci(ci) -> str:
     return f"[{ci[0]:.4g}, {ci[1]:.4g}]"
 
@@ -195,6 +201,10 @@ def main(argv=None) -> int:
     p.add_argument("archive", nargs="+", help="library-pack archives ({material}.tar.xz)")
     p.add_argument("--into", default=".", help="the workflow folder")
     p.set_defaults(func=_library_unpack)
+    p = sub.add_parser("summary", formatter_class=fmt, help="one screen of a finished run: model accuracy, "
+                                                           "melting points, kinetic coefficients, where the report is")
+    p.add_argument("results", nargs="?", default="results", help="the run's results folder")
+    p.set_defaults(func=_summary)
     p = sub.add_parser("reactor-fit", formatter_class=fmt,
                        help="one reactor log through the workflow's reactor analysis: schema check, cleaning "
                             "report, steady-state MSMPR fit of G and B0 with 95 %% intervals, fit plot",
