@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import optuna
+import tenacity
 from optuna.exceptions import ExperimentalWarning, UpdateFinishedTrialError
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat
@@ -150,21 +151,20 @@ def open_storage(url: str, scheduling: TuneScheduling) -> BaseStorage:
 
 
 def _rdb_storage(url: str, attempts: int = 6, **kw) -> RDBStorage:
-    """RDBStorage, retried: workers that open a new database at the same moment race in its
-    check-then-create of the tables ("table studies already exists") and of the version row."""
+    """RDBStorage, retried (tenacity; waits 0.2, 0.4, ... s): workers that open a new database at
+    the same moment race in its check-then-create of the tables ("table studies already exists")
+    and of the version row."""
     import sqlalchemy.exc
 
-    for attempt in range(attempts):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ExperimentalWarning)
-                return RDBStorage(url, **kw)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError,
-                sqlalchemy.exc.ProgrammingError) as exc:
-            if attempt == attempts - 1:
-                raise
-            log.info("opening %s raced with another worker (%s); retrying", url, str(exc).splitlines()[0])
-            time.sleep(0.2 * (attempt + 1))
+    def open_storage() -> RDBStorage:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return RDBStorage(url, **kw)
+
+    races = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError)
+    return tenacity.Retrying(retry=tenacity.retry_if_exception_type(races), stop=tenacity.stop_after_attempt(attempts),
+                             wait=tenacity.wait_incrementing(start=0.2, increment=0.2), reraise=True,
+                             before_sleep=tenacity.before_sleep_log(log, logging.INFO))(open_storage)
 
 
 def sampler_seed(seed: int, worker: int, n_existing: int) -> int:
