@@ -7,9 +7,9 @@ crystal's lattice constant). Enthalpy is conserved, so if the slab is too hot th
 and the latent heat it absorbs cools the system, if too cold the crystal grows and warms it: the
 temperature relaxes to the coexistence (melting) temperature and fluctuates about it while both
 phases remain. Tm of a replica = mean temperature over the plateau (the run after a discarded
-transient), with a block-average standard error; replicas (independent seeds, started at
-temperatures spread symmetrically about the reference so that an incomplete relaxation does not
-bias the mean) give Tm = mean ± standard error of the replica values. A replica in which one
+transient), with a standard error from the statistical inefficiency of the series (pymbar);
+replicas (independent seeds, started at temperatures spread symmetrically about the reference so
+that an incomplete relaxation does not bias the mean) give Tm = mean ± standard error of the replica values. A replica in which one
 phase disappeared (no coexistence, so its temperature is not Tm) is reported and left out.
 """
 from __future__ import annotations
@@ -32,29 +32,32 @@ from msgnn.reference import published_melting_point
 
 log = logging.getLogger(__name__)
 
-def plateau_estimate(temperatures, discard_fraction: float, blocks: int) -> dict:
+def plateau_estimate(temperatures, discard_fraction: float, blocks: int = 5) -> dict:
     """Mean and standard error of the plateau of a temperature series: the first
-    `discard_fraction` of the samples are dropped (the relaxation), the rest is cut into `blocks`
-    equal blocks whose means give the standard error (std of block means / sqrt(blocks)), which
-    accounts for the time correlation of the samples. Also returns the drift (slope) of the
-    plateau in K per sample."""
+    `discard_fraction` of the samples are dropped (the relaxation); the standard error is
+    sd / sqrt(n / g) with g the statistical inefficiency of the plateau (pymbar.timeseries), which
+    accounts for the time correlation of the samples. `blocks` only sets the minimum length (2 x
+    blocks samples). Also returns g, the drift (slope) of the plateau in K per sample, and the
+    start pymbar's detect_equilibration would pick (a later one than first_sample flags a
+    relaxation that outlasted the discarded part)."""
+    logging.getLogger("pymbar").setLevel(logging.ERROR)      # its import-time warnings (no JAX; a generic caveat)
+    from pymbar import timeseries
     T = np.asarray(temperatures, float)
     if T.ndim != 1 or T.size < 2 * blocks or not np.all(np.isfinite(T)):
         raise ValueError(f"need a finite 1-D temperature series of at least {2 * blocks} samples, got {T.shape}")
     start = int(round(discard_fraction * T.size))
     plateau = T[start:]
-    nb = max(2, min(int(blocks), plateau.size // 2))
-    usable = plateau[: (plateau.size // nb) * nb]
-    means = usable.reshape(nb, -1).mean(axis=1)
+    g = float(timeseries.statistical_inefficiency(plateau))
     slope = float(np.polyfit(np.arange(plateau.size), plateau, 1)[0])
-    return {"mean_K": float(plateau.mean()), "stderr_K": float(means.std(ddof=1) / math.sqrt(nb)),
-            "n_samples": int(plateau.size), "first_sample": start, "drift_K_per_sample": slope}
+    return {"mean_K": float(plateau.mean()), "stderr_K": float(plateau.std(ddof=1) * math.sqrt(g / plateau.size)),
+            "n_samples": int(plateau.size), "first_sample": start, "statistical_inefficiency": g,
+            "equilibrated_from_sample": int(timeseries.detect_equilibration(T)[0]), "drift_K_per_sample": slope}
 
 
 def combine_replicas(values, stderrs=None) -> tuple[float, float]:
     """Mean of the replica melting points and its uncertainty: the standard error of the mean
     from the replica scatter, never smaller than the one propagated from the replicas' own
-    (block-average) standard errors; with one replica, that replica's standard error."""
+    (plateau) standard errors; with one replica, that replica's standard error."""
     v = np.asarray(values, float)
     if v.size == 0:
         raise ValueError("no replica values")
@@ -153,7 +156,7 @@ def melting_point(material_name: str, material: Material, md: SlabSettings, melt
         "method": "two-phase coexistence, NPH (no thermostat, barostat Pzz = 0 along z only, lateral box at "
                   "the crystal's NPT lattice constant at the reference Tm): Tm = mean plateau temperature; "
                   "uncertainty = standard error of the mean over replicas (not below the propagated "
-                  "block-average errors)",
+                  "plateau errors, sd / sqrt(n / g) with g the statistical inefficiency from pymbar.timeseries)",
         "orientation": md.orientation, "lattice_constant_A": densities.a_T, "c_over_a": densities.c_over_a,
         "liquid_volume_per_atom_A3": densities.v_liquid,
         "replicas": len(replicas), "replicas_used": len(good),
