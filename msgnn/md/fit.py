@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 from scipy import stats
+from statsmodels.regression.linear_model import WLS
 
 
 def slab_centre(z_A: np.ndarray, solid: np.ndarray, Lz_A: float, zlo_A: float) -> float:
@@ -112,15 +113,11 @@ def kinetic_fit(temperatures_K, velocities, stderrs, reference_melting_point_K: 
     s = np.where(np.isfinite(s) & (s > 0), s, np.nanmax(np.r_[s[np.isfinite(s)], 1e-3]))
     s = np.maximum(s, 1e-3 * max(np.abs(v).max(), 1e-6))
     dT = reference_melting_point_K - T
-    X = np.column_stack([np.ones_like(dT), dT])
-    W = 1.0 / s ** 2
-    cov = np.linalg.inv(X.T @ (X * W[:, None]))
-    beta = cov @ (X.T @ (W * v))
+    wls = WLS(v, np.column_stack([np.ones_like(dT), dT]), weights=1.0 / s ** 2).fit()
     dof = T.size - 2
-    if dof > 0:
-        chi2 = float(np.sum(W * (v - X @ beta) ** 2))
-        cov = cov * max(1.0, chi2 / dof)
-    b, mu = float(beta[0]), float(beta[1])
+    # (X'WX)^-1 from the stated stderrs, scaled up (never down) by the reduced chi-square
+    cov = wls.normalized_cov_params * (max(1.0, wls.scale) if dof > 0 else 1.0)
+    b, mu = float(wls.params[0]), float(wls.params[1])
     se_mu = math.sqrt(cov[1, 1])
     tq = stats.t.ppf(0.975, dof) if dof > 0 else float("nan")
     ci = [mu - tq * se_mu, mu + tq * se_mu] if dof > 0 else [None, None]
