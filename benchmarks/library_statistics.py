@@ -71,8 +71,8 @@ def melting() -> dict:
         tm, unc = combine_replicas([e["mean_K"] for e in good], [e["stderr_K"] for e in good])
         out[archive.name.split(".")[0]] = {
             "melting_point_K": tm, "uncertainty_K": unc,
-            "replicas": [{"mean_K": e["mean_K"], "stderr_K": e["stderr_K"], "first_sample": e["first_sample"]}
-                         for e in est]}
+            "replicas": [{k: e[k] for k in ("mean_K", "stderr_K", "first_sample", "statistical_inefficiency",
+                                            "equilibrated_from_sample") if k in e} for e in est]}
     return out
 
 
