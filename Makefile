@@ -9,10 +9,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
-	snakemake --cores all
+run: $(STAMP)   # `all md_all`: every target a dvc.yaml stage runs, so `version` records complete stages
+	snakemake --cores all all md_all
 	snakemake --report results/report/report.html
 	msgnn record results/report/report.html --rule html_report --input results/report/report.md results/report/metrics.json
+	$(MAKE) --no-print-directory version
+
+version:   # record in dvc.lock what Snakemake made: `dvc status` is clean, `dvc repro` reruns nothing (docs/dvc.md)
+	dvc commit --force --quiet dvc.yaml
+	dvc status dvc.yaml
 
 pull: $(STAMP)   # fresh clone: results from the DVC remote, then marked current for Snakemake (docs/dvc.md)
 	dvc pull
@@ -22,4 +27,4 @@ pull: $(STAMP)   # fresh clone: results from the DVC remote, then marked current
 test: $(STAMP)
 	$(PY) -m pytest
 
-.PHONY: install run pull test
+.PHONY: install run version pull test
