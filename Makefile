@@ -14,6 +14,7 @@ run: $(STAMP)   # `all md_all`: every target a dvc.yaml stage runs, so `version`
 	snakemake --report results/report/report.html
 	msgnn record results/report/report.html --rule html_report --input results/report/report.md results/report/metrics.json
 	$(MAKE) --no-print-directory version
+	msgnn summary results
 
 version:   # record in dvc.lock what Snakemake made: `dvc status` is clean, `dvc repro` reruns nothing (docs/dvc.md)
 	dvc commit --force --quiet dvc.yaml
