@@ -24,7 +24,8 @@ class _LogLines:
 
 
 def progress(iterable, desc: str, total: int | None = None, every_s: float = 30.0):
-    """`iterable`, reporting its progress under `desc` (see the module docstring)."""
+    """`iterable`, reporting its progress under `desc` (see the module docstring); with
+    `iterable=None` a bar of `total` steps to `.update(n)` and `.close()` by hand."""
     if sys.stderr.isatty():
         return tqdm(iterable, desc=desc, total=total, file=sys.stderr)
     return tqdm(iterable, desc=desc, total=total, file=_LogLines(), mininterval=every_s, maxinterval=every_s,

@@ -41,6 +41,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from msgnn.errors import ConfigError
 from msgnn.learn.settings import TuneScheduling
+from msgnn.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,7 @@ def run_trials(study: optuna.Study, suggest: Callable[[optuna.Trial], dict], eva
     ran: list[FrozenTrial] = []
     reservation = _Reservation(lock_path)
     poll_s = min(max(1, heartbeat_interval_s or 1), 10)
+    bar = progress(None, f"{study.study_name}: trials", total=budget)
 
     def objective(trial):
         try:
@@ -285,9 +287,10 @@ def run_trials(study: optuna.Study, suggest: Callable[[optuna.Trial], dict], eva
                 time.sleep(poll_s)
                 continue
             study.optimize(objective, n_trials=1, catch=catch,
-                           callbacks=[lambda _study, frozen: ran.append(frozen)])
+                           callbacks=[lambda _study, frozen: (ran.append(frozen), bar.update(1))])
         finally:
             reservation.release()
+    bar.close()
     return ran
 
 

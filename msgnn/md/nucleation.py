@@ -45,6 +45,7 @@ from msgnn.md.lammps_env import Lammps, resolve_potential
 from msgnn.md.settings import Material, NucleationSettings
 from msgnn.md.structure import LATTICES, lattice_command
 from msgnn.md.system import classification, check_finite, create_box, lammps_seed, open_lammps, per_atom
+from msgnn.progress import progress
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +349,7 @@ def nucleation_study(material_name: str, material: Material, temperatures_K, set
     script = version = None
     for T in temps:
         replicas = []
-        for i in range(int(s.replicas)):
+        for i in progress(range(int(s.replicas)), f"{material_name} {T:g} K: nucleation replicas"):
             rseed = replica_seed(seed, T, i)
             path = partial / f"{_replica_key(material, s, T, rseed)}.json" if partial else None
             if path is not None and path.is_file():
