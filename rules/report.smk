@@ -31,7 +31,7 @@ rule report:
         metrics="results/report/metrics.json",
         summary=report("results/report/report.md", category="Summary"),
         parity=report("results/report/parity.png", category="Model accuracy"),
-        velocity=report("results/report/velocity.png", category="Molecular dynamics"),
+        velocity=report("results/report/velocity.png", category="MD"),
         history=report("results/report/optimisation_history.png", category="Tuning"),
         losses=report("results/report/loss_curves.png", category="Model accuracy"),
     log:

@@ -1,7 +1,7 @@
 """Shared fixtures for the end-to-end tests, so the expensive runs happen once per session.
 
 - `smoke_run`: the smoke config through the whole Snakemake DAG (tests/test_workflow.py and
-  tests/test_reproducibility.py).
+  tests/test_reproducibility.py); `smoke_report` its HTML report (tests/test_report_browser.py).
 - `dvc_repro`: the same config through `dvc repro` in a fresh git repository made from the working
   tree, with a local DVC remote and `dvc push` done (tests/test_dvc.py and
   tests/test_reproducibility.py). It is the second clean run that the reproducibility test
@@ -97,6 +97,14 @@ def smoke_run(tmp_path_factory) -> Run:
     wall = time.time() - t0
     print(f"smoke workflow wall time: {wall:.0f} s")
     return Run(d, wall, results_hashes(d), {"log": res.stdout + res.stderr})
+
+
+@pytest.fixture(scope="session")
+def smoke_report(smoke_run) -> Path:
+    """`snakemake --report` of the smoke run: the HTML report a user opens."""
+    run([*SNAKEMAKE, "--directory", smoke_run.path, "--configfile", "config.yaml",
+         "--report", "results/report/report.html"], smoke_run.path, timeout=300)
+    return smoke_run.path / "results/report/report.html"
 
 
 @pytest.fixture(scope="session")

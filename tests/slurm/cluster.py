@@ -24,7 +24,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import debian_packages
+
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
+COMMANDS = ["slurmctld", "slurmd", "sbatch", "squeue", "munged"]
 CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# msgnn test cluster (tests/slurm/cluster.py)"
 MUNGE_KEY = Path("/etc/munge/munge.key")
@@ -44,40 +47,15 @@ def _run(cmd: list[str], timeout: float = 60, env: dict | None = None, check: bo
     return res
 
 
-def installed() -> bool:
-    return all(shutil.which(t) for t in ("slurmctld", "slurmd", "sbatch", "squeue", "munged"))
-
-
 def install(timeout: float = 900) -> float:
     """Install SLURM and munge with apt-get if they are missing; the seconds it took (0 if present).
 
     Only the daemons and the client commands (no recommends): slurm-wlm would pull some 40
-    packages of plugins (HDF5, InfluxDB, ...) that a one-node test never loads. A policy-rc.d
-    that forbids service starts keeps the packages' maintainer scripts from starting daemons of
-    their own (there is no systemd to manage them here)."""
-    if installed():
-        return 0.0
-    if os.geteuid() != 0:
-        raise ClusterUnavailable("SLURM is not installed and installing it needs root "
-                                 f"(apt-get install {' '.join(PACKAGES)})")
-    if not shutil.which("apt-get"):
-        raise ClusterUnavailable("SLURM is not installed and there is no apt-get to install it")
-    t0 = time.time()
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    policy = Path("/usr/sbin/policy-rc.d")
-    own_policy = not policy.exists()
-    if own_policy:
-        policy.write_text("#!/bin/sh\n# written by msgnn tests/slurm/cluster.py during apt-get install\nexit 101\n")
-        policy.chmod(0o755)
+    packages of plugins (HDF5, InfluxDB, ...) that a one-node test never loads."""
     try:
-        _run(["apt-get", "update", "-qq"], timeout=timeout, env=env)
-        _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES], timeout=timeout, env=env)
-    finally:
-        if own_policy:
-            policy.unlink(missing_ok=True)
-    if not installed():
-        raise RuntimeError(f"apt-get install {' '.join(PACKAGES)} finished but the SLURM commands are missing")
-    return time.time() - t0
+        return debian_packages.install(PACKAGES, COMMANDS, timeout)
+    except debian_packages.Unavailable as e:
+        raise ClusterUnavailable(f"SLURM: {e}") from e
 
 
 def node_hardware() -> str:
