@@ -102,6 +102,10 @@ def test_a_finished_material_moves_to_another_folder_and_snakemake_keeps_it(libr
     names = __import__("tarfile").open(tmp_path / "packs" / "Al_mm.tar.xz").getnames()
     assert "results/md/Al_mm/kinetics.json" in names and not any("Mg_mm" in n for n in names)
     assert any(n.startswith("results/provenance/md_run/material-Al_mm_orientation-111") for n in names)
+    # every job's record, log and benchmark goes with it (names end in the orientation, too)
+    for rule in ("md_interface", "md_melting", "md_descriptors", "md_kinetics"):
+        assert any(n.startswith(f"results/provenance/{rule}/material-Al_mm") for n in names), rule
+    assert "results/logs/md/md_interface/Al_mm_111.log" in names
     from msgnn.md.library import pack
     with pytest.raises(FileNotFoundError, match="not finished"):
         pack(run_dir, "W_zhou", tmp_path / "packs")          # excluded: nothing ran

@@ -20,6 +20,7 @@ its crystal from its liquid at Tm, or its crystal does not stay (or grow as) the
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -234,7 +235,7 @@ def _belongs(name: str, material: str) -> bool:
     if stem.split(".")[0] == material:
         return True
     rest = stem.removeprefix(f"{material}_")
-    return rest != stem and rest.removeprefix("orientation-").split("_")[0] in ORIENTATION_NAMES
+    return rest != stem and re.split(r"[_.]", rest.removeprefix("orientation-"))[0] in ORIENTATION_NAMES
 
 
 def material_files(run_dir, material: str) -> list[Path]:
