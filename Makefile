@@ -10,7 +10,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)   # `all md_all`: every target a dvc.yaml stage runs, so `version` records complete stages
+	@mkdir -p results && date +%s > results/.run_started
 	snakemake --cores all all md_all
+	msgnn timeline results --since $$(cat results/.run_started)
 	snakemake --report results/report/report.html
 	msgnn record results/report/report.html --rule html_report --input results/report/report.md results/report/metrics.json
 	$(MAKE) --no-print-directory version

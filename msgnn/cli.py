@@ -81,6 +81,19 @@ def _summary(args) -> int:
     return 0
 
 
+def _timeline(args) -> int:
+    from msgnn.workflow.timeline import span_s, job_table, write_timeline
+    try:
+        table = write_timeline(args.results, args.out, args.since)
+    except ValueError as e:      # nothing ran (a no-op rerun): nothing to draw
+        print(e)
+        return 0
+    print(table.to_string(float_format=lambda x: f"{x:.3g}"))
+    print(f"wall {span_s(job_table(args.results, args.since)) / 60:.1f} min; wrote {args.out}/timeline.png, "
+          f"{args.out}/time_per_rule.csv")
+    return 0
+
+
 def _ci(ci) -> str:
     return f"[{ci[0]:.4g}, {ci[1]:.4g}]"
 
@@ -205,6 +218,13 @@ def main(argv=None) -> int:
                                                            "melting points, kinetic coefficients, where the report is")
     p.add_argument("results", nargs="?", default="results", help="the run's results folder")
     p.set_defaults(func=_summary)
+    p = sub.add_parser("timeline", formatter_class=fmt, help="where a run's time went: its jobs on a time axis "
+                                                            "and the time per rule, from the provenance records")
+    p.add_argument("results", nargs="?", default="results", help="the run's results folder")
+    p.add_argument("--since", type=float, default=None, help="only jobs started after this time (epoch s; "
+                                                               "default: every job with a record)")
+    p.add_argument("--out", default="results/report", help="folder for timeline.png and time_per_rule.csv")
+    p.set_defaults(func=_timeline)
     p = sub.add_parser("reactor-fit", formatter_class=fmt,
                        help="one reactor log through the workflow's reactor analysis: schema check, cleaning "
                             "report, steady-state MSMPR fit of G and B0 with 95 %% intervals, fit plot",

@@ -1,7 +1,9 @@
 """The run timeline (msgnn/workflow/timeline.py) read from provenance records."""
 import json
 
-from msgnn.workflow.timeline import job_table, lanes, plot_timeline, rule_table, span_s
+import pandas as pd
+
+from msgnn.workflow.timeline import job_table, lanes, plot_timeline, rule_table, span_s, write_timeline
 
 
 def write_record(results, rule, name, start, end):
@@ -21,6 +23,7 @@ def test_jobs_on_lanes_and_time_per_rule(tmp_path):
     write_record(results, "train", "d", "02:00", "02:30")
     write_record(results, "train", "e", "02:10", "02:20")
     jobs = job_table(results)
+    assert list(job_table(results, since=pd.Timestamp("2026-12-07T12:02:00Z").timestamp())["job"]) == ["train x=d", "train x=e"]
     assert list(jobs["job"]) == ["md_run x=a", "md_run x=b", "md_melting x=c", "train x=d", "train x=e"]
     assert lanes(jobs) == [0, 1, 0, 1, 2]
     assert span_s(jobs) == 180
@@ -30,3 +33,5 @@ def test_jobs_on_lanes_and_time_per_rule(tmp_path):
     assert abs(t["share"].sum() - 1) < 1e-12
     plot_timeline(jobs, tmp_path / "timeline.png")
     assert (tmp_path / "timeline.png").stat().st_size > 5000
+    table = write_timeline(results, tmp_path / "out")
+    assert (tmp_path / "out/timeline.png").is_file() and list(table.index) == list(t.index)

@@ -10,15 +10,19 @@ import pandas as pd
 from msgnn.workflow.provenance.lineage import Run, job_label
 
 
-def job_table(results: str | Path = "results") -> pd.DataFrame:
+def job_table(results: str | Path = "results", since: float | None = None) -> pd.DataFrame:
     """One row per job that left a provenance record: rule, job, start, end (UTC), wall_s,
-    threads; sorted by start. Records without times (files made outside a job) are left out."""
+    threads; sorted by start. Records without times (files made outside a job) are left out, and
+    with `since` (epoch seconds) the jobs that started before it (an earlier run's)."""
     rows = [{"rule": rec["rule"], "job": job_label(rec), "start": rec["started"], "end": rec["finished"],
-             "threads": int(rec.get("threads") or 1)}
+             "threads": int(rec.get("threads") or 1), "wall_s": rec.get("wall_s")}
             for rec in Run(results).jobs.values() if rec.get("started") and rec.get("finished")]
-    df = pd.DataFrame(rows, columns=["rule", "job", "start", "end", "threads"])
+    df = pd.DataFrame(rows, columns=["rule", "job", "start", "end", "threads", "wall_s"])
     df["start"], df["end"] = pd.to_datetime(df["start"], utc=True), pd.to_datetime(df["end"], utc=True)
-    df["wall_s"] = (df["end"] - df["start"]).dt.total_seconds()
+    # the records' own wall_s is finer than their start/finish stamps (whole seconds)
+    df["wall_s"] = pd.to_numeric(df["wall_s"]).fillna((df["end"] - df["start"]).dt.total_seconds())
+    if since is not None:
+        df = df[df["start"] >= pd.Timestamp(since, unit="s", tz="UTC")]
     return df.sort_values(["start", "rule", "job"], ignore_index=True)
 
 
@@ -55,6 +59,7 @@ def plot_timeline(jobs: pd.DataFrame, path: str | Path, title: str = "") -> None
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     from msgnn.io import save_figure
 
@@ -66,15 +71,28 @@ def plot_timeline(jobs: pd.DataFrame, path: str | Path, title: str = "") -> None
     for (_, j), y in zip(jobs.iterrows(), lane):
         ax.barh(y, j["wall_s"] / 60, left=(j["start"] - t0).total_seconds() / 60, height=0.8,
                 color=colours.get(j["rule"], "lightgrey"), edgecolor="white", linewidth=0.3)
-    for rule, c in colours.items():
-        ax.barh([], [], color=c, label=rule)
-    ax.barh([], [], color="lightgrey", label="other rules")
+    handles = [Patch(color=c, label=rule) for rule, c in colours.items()] + [Patch(color="lightgrey", label="other rules")]
+    n_lanes = max(lane, default=0) + 1
+    ax.set_yticks(range(n_lanes), [str(i + 1) for i in range(n_lanes)])
     ax.set_xlabel("minutes since the first job started")
-    ax.set_ylabel("jobs running at once")
+    ax.set_ylabel("lane (jobs running at once)")
     busy = jobs["wall_s"].sum()
     wall = span_s(jobs)
     ax.set_title(title or f"{len(jobs)} jobs, wall {wall / 60:.1f} min, job time {busy / 60:.1f} min "
                           f"({busy / max(wall, 1e-9):.2f} jobs running on average)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.invert_yaxis()
     save_figure(fig, path)
+
+
+def write_timeline(results: str | Path, out_dir: str | Path, since: float | None = None) -> pd.DataFrame:
+    """{out_dir}/timeline.png and {out_dir}/time_per_rule.csv of the run's jobs; the rule table."""
+    jobs = job_table(results, since)
+    if jobs.empty:
+        raise ValueError(f"{results}: no job records{' since the given time' if since else ''}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_timeline(jobs, out / "timeline.png")
+    table = rule_table(jobs)
+    table.round(3).to_csv(out / "time_per_rule.csv")
+    return table
