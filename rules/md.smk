@@ -93,6 +93,7 @@ rule md_melting:
     benchmark:
         "results/benchmarks/md/md_melting/{material}.tsv"
     threads: 1
+    priority: 20   # heads the chain melting -> interface, descriptors: started before the slab replicas
     resources:
         mem_mb=1500,
         runtime=30,
@@ -122,6 +123,7 @@ rule md_nucleation:
     benchmark:
         "results/benchmarks/md/md_nucleation/{material}.tsv"
     threads: 1
+    priority: 30   # the longest single jobs (minutes each), started first so no core idles at the end
     resources:
         mem_mb=1500,
         runtime=60,
@@ -176,6 +178,7 @@ rule md_descriptors:
     benchmark:
         "results/benchmarks/md/md_descriptors/{material}.tsv"
     threads: 1
+    priority: 15
     resources:
         mem_mb=1500,
         runtime=30,
@@ -206,6 +209,7 @@ rule md_interface:
     benchmark:
         "results/benchmarks/md/md_interface/{material}_{orientation}.tsv"
     threads: 1
+    priority: 15
     resources:
         mem_mb=1500,
         runtime=30,

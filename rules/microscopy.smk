@@ -90,6 +90,7 @@ rule microscopy_hrtem:
     benchmark:
         "results/benchmarks/microscopy/hrtem/{material}_T{temperature}.tsv"
     threads: 1
+    priority: 10   # a minute per condition, late in the DAG: started as soon as its MD is done
     resources:
         mem_mb=2500,
         runtime=20,
