@@ -145,6 +145,32 @@ def test_the_ms_gnn_reads_each_interface_once_and_learns_the_law(table, tmp_path
     assert (pred[pred["model"] == "msgnn_atoms"]["params"].str.contains("'levels': \\['atom'\\]")).all()
 
 
+def test_lateral_windows_are_extra_training_views_of_their_own_interface(tmp_path):
+    """Augmentation: a window keeps the atoms of a periodic patch (wrapping across the cell edge);
+    windows are grouped with their interface, trained on only by msgnn_windows, never predicted from."""
+    from msgnn.graphs.settings import GraphSettings
+    from msgnn.learn.growth_gnn import GrowthGNN, interface_graphs, lateral_window
+
+    cell = np.diag([10.0, 10.0, 40.0])
+    pos = np.array([[0.5, 0.5, 1.0], [9.5, 9.5, 2.0], [5.5, 5.5, 3.0], [9.5, 0.5, 4.0]])
+    fr = {"positions_A": pos, "cell_A": cell, "q6": np.arange(4.0), "element": "Cu"}
+    w = lateral_window(fr, (0.9, 0.9), area=0.25)            # patch x, y in [9, 10) U [0, 4)
+    assert w["q6"].tolist() == [0.0, 1.0, 3.0] and w["cell_A"] is cell and w["element"] == "Cu"
+
+    lib = write_library(tmp_path / "lib")
+    keys = sorted(set(zip(growth.growth_table(lib)["material"], growth.growth_table(lib)["orientation"])))[:2]
+    settings = GraphSettings(interface_width_A=8.0, cluster_size_A=5.0)
+    graphs = interface_graphs(lib, keys, settings, windows=3)
+    for k in keys:
+        views = [g.view_kind for g in graphs[k]]
+        assert views == ["snapshot"] * 2 + ["window"] * 6
+        full, win = graphs[k][0]["atom"].x.shape[0], [g["atom"].x.shape[0] for g in graphs[k][2:5]]
+        assert all(0.2 * full < n < 0.8 * full for n in win), (full, win)
+    plain, windowed = GrowthGNN({}, graphs, [], 0), GrowthGNN({"windows": True}, graphs, [], 0)
+    assert all(len(plain.graphs[k]) == 2 and len(windowed.graphs[k]) == 8 for k in keys)
+    assert all(len(windowed.snapshots[k]) == 2 for k in keys)      # predictions: full snapshots only
+
+
 def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
     """`snakemake growth_all` with the default config reads the library named by growth_task.library
     (a source folder: no rule of the default run writes it) and writes predictions, metrics and the

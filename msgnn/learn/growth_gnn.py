@@ -8,6 +8,15 @@ with its scalar inputs (:meth:`MSGNN.readout`). Like the other learned models it
 with weights u^2 (u: the collision-limited scale) and predicts v = y u. Each epoch sees one
 randomly chosen snapshot per interface (the snapshots are views of one equilibrium interface,
 always on the same side of a split); predictions average over all snapshots.
+
+Augmentation (model "msgnn_windows" of msgnn.learn.lomo): lateral windows of each snapshot as
+extra training views, grouped with their interface like the snapshots, so no view crosses a
+split. A window keeps the atoms of a random periodic patch of WINDOW_AREA of the interface
+plane; their per-atom features are those of the whole snapshot (computed by LAMMPS in the full
+system), only bonds to atoms outside the patch are lost. Rotations and mirror images of an
+interface are no extra views here: every node and edge feature is invariant under them (q6,
+energies, coordination, distances), so they would give the same graph. Predictions use the full
+snapshots only.
 """
 from __future__ import annotations
 
@@ -24,8 +33,25 @@ from msgnn.learn.train import seed_everything
 NODE_FIELDS = (("atom", "x"), ("cluster", "x"), (("atom", "bond", "atom"), "edge_attr"))
 
 
-def interface_graphs(library_dir, materials_orientations, settings) -> dict:
-    """(material, orientation) -> [HeteroData per snapshot] with an empty facet level."""
+WINDOWS_PER_SNAPSHOT = 4
+WINDOW_AREA = 0.5           # fraction of the interface plane a window keeps
+
+
+def lateral_window(fr: dict, corner: tuple[float, float], area: float = WINDOW_AREA) -> dict:
+    """The atoms of `fr` (one snapshot frame) inside the periodic patch of `area` of the x-y plane
+    whose lower corner is at fractional coordinates `corner`; the cell is kept."""
+    cell = np.asarray(fr["cell_A"], float)
+    frac = (np.asarray(fr["positions_A"], float) - np.asarray(fr.get("origin_A", np.zeros(3)), float)) \
+        @ np.linalg.inv(cell)
+    side = np.sqrt(area)
+    keep = np.all(np.mod(frac[:, :2] - np.asarray(corner), 1.0) < side, axis=1)
+    n = len(keep)
+    return {k: (v[keep] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v) for k, v in fr.items()}
+
+
+def interface_graphs(library_dir, materials_orientations, settings, windows: int = 0, seed: int = 0) -> dict:
+    """(material, orientation) -> [HeteroData per snapshot, then `windows` lateral windows per
+    snapshot] with an empty facet level; each graph's `view_kind` is "snapshot" or "window"."""
     from pathlib import Path
 
     from msgnn.graphs.atomic import snapshot_graph
@@ -33,12 +59,21 @@ def interface_graphs(library_dir, materials_orientations, settings) -> dict:
 
     empty_facets = {"facet_x": torch.zeros(0, 1), "facet_edge_index": torch.zeros(2, 0, dtype=torch.long),
                     "facet_edge_attr": torch.zeros(0, 1)}
+    rng = np.random.default_rng(seed)
+
+    def graph(fr, lattice, view):
+        g = make_sample(snapshot_graph(fr, lattice, settings), empty_facets, [], [])
+        g.view_kind = view
+        return g
+
     out = {}
     for material, orientation in materials_orientations:
         s = read_snapshots(Path(library_dir) / "interfaces" / f"{material}_{orientation}.npz")
-        out[(material, orientation)] = [make_sample(snapshot_graph(frame(s, f), str(s["lattice"]), settings),
-                                                    empty_facets, [], [])
-                                        for f in range(s["solid"].shape[0])]
+        frames = [frame(s, f) for f in range(s["solid"].shape[0])]
+        lattice = str(s["lattice"])
+        out[(material, orientation)] = (
+            [graph(fr, lattice, "snapshot") for fr in frames]
+            + [graph(lateral_window(fr, tuple(rng.random(2))), lattice, "window") for fr in frames for _ in range(windows)])
     return out
 
 
@@ -55,8 +90,12 @@ class GrowthGNN:
 
     def __init__(self, params: dict, graphs: dict, features: list[str], seed: int, *, epochs: int = 150,
                  device: str = "cpu"):
-        self.params, self.graphs, self.features, self.seed = params, graphs, features, seed
+        self.params, self.features, self.seed = params, features, seed
         self.epochs, self.device = int(params.get("epochs", epochs)), torch.device(device)
+        # training views: the snapshots, and with params["windows"] their lateral windows too
+        kinds = ("snapshot", "window") if params.get("windows") else ("snapshot",)
+        self.graphs = {k: [g for g in v if getattr(g, "view_kind", "snapshot") in kinds] for k, v in graphs.items()}
+        self.snapshots = {k: [g for g in v if getattr(g, "view_kind", "snapshot") == "snapshot"] for k, v in graphs.items()}
 
     # node/edge features standardised with the training interfaces' statistics
     def _fit_scaling(self, keys):
@@ -73,8 +112,8 @@ class GrowthGNN:
             setattr(s[key], attr, (getattr(g[key], attr) - m) / sd)
         return s
 
-    def _batch(self, keys, snapshot):
-        return Batch.from_data_list([self._scaled(self.graphs[k][snapshot(k)]) for k in keys]).to(self.device)
+    def _batch(self, views, keys, pick):
+        return Batch.from_data_list([self._scaled(views[k][pick(k)]) for k in keys]).to(self.device)
 
     def fit(self, df: pd.DataFrame):
         seed_everything(self.seed)
@@ -99,7 +138,7 @@ class GrowthGNN:
         self.losses = []
         for _ in range(self.epochs):
             self.model.train()
-            batch = self._batch(keys, lambda k: int(rng.integers(len(self.graphs[k]))))
+            batch = self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k]))))
             opt.zero_grad()
             pred = self.model.readout(self.model.embed(batch)[rows], cond)[:, 0]
             loss = (w * (pred - y) ** 2).mean()
@@ -115,7 +154,7 @@ class GrowthGNN:
         rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
         cond = torch.tensor(self.cond_scaler.transform(df[self.features].to_numpy(float)), dtype=torch.float32,
                             device=self.device)
-        n = min(len(self.graphs[k]) for k in keys)
-        y = np.mean([self.model.readout(self.model.embed(self._batch(keys, lambda k: i))[rows], cond)[:, 0].cpu().numpy()
-                     for i in range(n)], axis=0)
+        n = min(len(self.snapshots[k]) for k in keys)
+        y = np.mean([self.model.readout(self.model.embed(self._batch(self.snapshots, keys, lambda k: i))[rows],
+                                        cond)[:, 0].cpu().numpy() for i in range(n)], axis=0)
         return y * df["target_scale_m_per_s"].to_numpy(float)

@@ -12,8 +12,9 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
   descriptors, standardised inside each training fold;
 * msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn);
-  msgnn_atoms: the same with the atomic level alone (ablation); msgnn_paper: the seed paper's
-  configuration (4 layers per scale, 16 attention units), not tuned.
+  msgnn_atoms: the same with the atomic level alone (ablation); msgnn_windows: the same trained
+  with lateral windows of each interface as extra views (augmentation, kept only if it beats
+  msgnn); msgnn_paper: the seed paper's configuration (4 layers per scale, 16 attention units), not tuned.
 """
 from __future__ import annotations
 
@@ -37,10 +38,11 @@ from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
 PHYSICS = ("mean", "collision", "wilson_frenkel")
-LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms")
-GNN = ("msgnn", "msgnn_atoms", "msgnn_paper")
+LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows")
+GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_paper")
 # MS-GNN variants: fixed settings on top of the tuned (or, for the paper's, given) parameters
 GNN_FIXED = {"msgnn": {}, "msgnn_atoms": {"levels": ["atom"]},        # ablation: the atomic level alone
+             "msgnn_windows": {"windows": True},                      # augmentation: lateral windows as views
              "msgnn_paper": {"layers_per_scale": 4, "attention_dim": 16, "hidden": 32, "lr": 3e-3,
                              "weight_decay": 1e-5}}                  # the seed paper's configuration, untuned
 
@@ -322,8 +324,9 @@ def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int
         features.update({m: described for m in models if m in LEARNED and m not in GNN})
     graphs = None
     if any(m in GNN for m in models):
-        from msgnn.learn.growth_gnn import interface_graphs
-        graphs = interface_graphs(library_dir, keys, graph_settings)
+        from msgnn.learn.growth_gnn import WINDOWS_PER_SNAPSHOT, interface_graphs
+        graphs = interface_graphs(library_dir, keys, graph_settings, seed=seed,
+                                  windows=WINDOWS_PER_SNAPSHOT if "msgnn_windows" in models else 0)
     budget = Budget(trials=settings.trials, inner_folds=settings.inner_folds, gnn_epochs=settings.gnn_epochs)
     pred = evaluate(table, features, models, split=split, seeds=[seed + i for i in range(settings.seeds)],
                     budget=budget, graphs=graphs, progress=log.info)
