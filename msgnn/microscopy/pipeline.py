@@ -35,8 +35,7 @@ MIN_GROWTH_SPEED_M_PER_S = 1e-3
 
 def kinetics_from_run(run_json: str | Path, temperature_K: float, melting_point_K: float,
                       nucleation: ClassicalNucleation) -> dict:
-    """Areal nucleation rate J_A = J_V x film thickness (classical nucleation with the MD latent
-    heat and atomic volume) and growth speed G = MD interface velocity, from run.json."""
+    """Areal nucleation rate J_A and growth speed G (`micrograph_kinetics`) from run.json."""
     run = read_json(run_json)
     vals = {}
     for key in ("velocity_m_per_s", "latent_heat_eV_per_atom", "atomic_volume_m3"):
@@ -47,17 +46,27 @@ def kinetics_from_run(run_json: str | Path, temperature_K: float, melting_point_
     for key in ("latent_heat_eV_per_atom", "atomic_volume_m3"):
         if vals[key] <= 0:
             raise InputFileError(run_json, f"key '{key}' must be positive, got {vals[key]}")
-    log10_jv = log10_nucleation_rate(temperature_K, melting_point_K, vals["latent_heat_eV_per_atom"],
-                                     vals["atomic_volume_m3"], nucleation)
+    return micrograph_kinetics(vals["velocity_m_per_s"], vals["latent_heat_eV_per_atom"], vals["atomic_volume_m3"],
+                               temperature_K, melting_point_K, nucleation, source=run_json)
+
+
+def micrograph_kinetics(velocity_m_per_s: float, latent_heat_eV_per_atom: float, atomic_volume_m3: float,
+                        temperature_K: float, melting_point_K: float, nucleation: ClassicalNucleation,
+                        source="MD run") -> dict:
+    """Areal nucleation rate J_A = J_V x film thickness (classical nucleation with the MD latent
+    heat and atomic volume) and growth speed G = MD interface velocity (floored at
+    MIN_GROWTH_SPEED_M_PER_S): what drives a condition's synthetic JMAK micrographs."""
+    log10_jv = log10_nucleation_rate(temperature_K, melting_point_K, latent_heat_eV_per_atom,
+                                     atomic_volume_m3, nucleation)
     log10_ja = log10_jv + math.log10(nucleation.film_thickness_m)
     if not math.isfinite(log10_ja) or log10_ja < -250:
-        raise SimulationError(f"{run_json}: nucleation rate 10^{log10_jv:.1f} m^-3 s^-1 at "
+        raise SimulationError(f"{source}: nucleation rate 10^{log10_jv:.1f} m^-3 s^-1 at "
                               f"{temperature_K} K is too small to form a microstructure")
-    v = vals["velocity_m_per_s"]
+    v = velocity_m_per_s
     clamped = v < MIN_GROWTH_SPEED_M_PER_S
     if clamped:
         log.warning("%s: MD velocity %.3g m/s at %s K is below %.0e m/s; using that floor for the "
-                    "synthetic microstructure", run_json, v, temperature_K, MIN_GROWTH_SPEED_M_PER_S)
+                    "synthetic microstructure", source, v, temperature_K, MIN_GROWTH_SPEED_M_PER_S)
     return {"log10_nucleation_rate_per_m3_s": log10_jv, "areal_nucleation_rate_per_m2_s": 10 ** log10_ja,
             "growth_speed_m_per_s": max(v, MIN_GROWTH_SPEED_M_PER_S), "md_velocity_m_per_s": v,
             "growth_speed_clamped": bool(clamped)}
