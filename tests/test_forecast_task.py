@@ -1,0 +1,109 @@
+"""The macroscale forecast (msgnn.learn.forecast, docs/learning_task.md) on a library written from
+a known law (test_growth_task.write_library): one synthetic row per condition below Tm, inputs
+that never see the late observations, permuted targets learn nothing, the JMAK baseline and the
+learned models beat the mean under leave-one-material-out."""
+import numpy as np
+import pandas as pd
+import pytest
+from test_growth_task import write_library
+
+from msgnn.kinetics import ClassicalNucleation
+from msgnn.learn import forecast, lomo
+from msgnn.reactor.settings import LogGenerator
+
+NUC, REACTOR = ClassicalNucleation.defaults(), LogGenerator.defaults()
+TRUTH = forecast.ForecastSettings(reactor_fit=False)     # the generator's G, B0: no log fit in most tests
+TARGETS = [t.name for t in forecast.TARGETS]
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    return write_library(tmp_path_factory.mktemp("lib"))
+
+
+@pytest.fixture(scope="module")
+def table(library):
+    return forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0)
+
+
+def test_one_synthetic_row_per_condition_below_tm_at_the_primary_orientation(table):
+    assert len(table) == 10 * 6 and not table.attrs["skipped"]          # 6 of the 8 temperatures are below Tm
+    assert table["synthetic"].eq(True).all()
+    assert (table["orientation"] == table["family"].map(forecast.PRIMARY)).all()
+    assert (table["temperature_K"] < table["melting_point_K"]).all()
+    assert np.isfinite(table[forecast.FEATURES].to_numpy(float)).all()
+    assert (table[TARGETS] > 0).all().all()
+    assert table["true_early_fraction"].max() < 0.15                   # the early frame: ~10 % at most
+    assert table.attrs["seconds_per_condition"] < 5
+
+
+def test_the_documented_inputs_are_the_code_s_inputs():
+    from conftest import ROOT
+    assert forecast.inputs_markdown() in (ROOT / "docs" / "learning_task.md").read_text()
+
+
+def test_no_input_is_read_from_the_late_observations():
+    for i in forecast.INPUTS:
+        text = f"{i.file} {i.read_as} {i.run}"
+        assert not any(s in text for s in forecast.FORBIDDEN_SOURCES), i
+    assert not set(forecast.FEATURES) & set(TARGETS) and "velocity_m_per_s" not in forecast.FEATURES
+    assert all(any(s in f"{t.file} {t.run}" for s in forecast.FORBIDDEN_SOURCES) for t in forecast.TARGETS)
+
+
+def test_rewriting_the_final_micrographs_and_the_reactor_changes_no_input(library, table, monkeypatch):
+    render, truth = forecast.render_series, forecast.msmpr_truth
+
+    def other_final(m, times, rng, **kw):       # the final frame replaced by another micrograph
+        frames = render(m, times, rng, **kw)
+        frames[-1] = np.random.default_rng(7).permutation(frames[-1].ravel()).reshape(frames[-1].shape)
+        return frames
+
+    def other_reactor(*a, **kw):
+        t = truth(*a, **kw)
+        return {**t, "growth_rate_m_per_s": 10 * t["growth_rate_m_per_s"],
+                "nucleation_rate_per_m3_s": 0.1 * t["nucleation_rate_per_m3_s"]}
+
+    monkeypatch.setattr(forecast, "render_series", other_final)
+    monkeypatch.setattr(forecast, "msmpr_truth", other_reactor)
+    after = forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0)
+    cols = forecast.KEY + forecast.FEATURES
+    pd.testing.assert_frame_equal(table[cols], after[cols])
+    for t in TARGETS:
+        assert not np.allclose(table[t], after[t]), t
+
+
+@pytest.fixture(scope="module")
+def lomo_predictions(table):
+    return forecast.evaluate(table, ["mean", "jmak", "ridge"], seeds=[0], budget=lomo.Budget(trials=3, inner_folds=3))
+
+
+def test_leave_one_material_out_beats_the_mean(table, lomo_predictions):
+    pred = lomo_predictions
+    for (target, held), g in pred.groupby(["target", "held_out"]):      # a material is predicted only when held out
+        assert set(g["material"]) == {held}
+    assert set(pred["held_out"]) == set(table["material"])
+    s = forecast.summarise(pred)
+    assert set(s) == set(TARGETS)
+    for target, r in s.items():
+        m = {k: v["rmse_log10"] for k, v in r["models"].items()}
+        assert m["jmak"] < 0.3 * m["mean"] and m["ridge"] < 0.5 * m["mean"], (target, m)
+        lo, hi = r["models"]["jmak"]["ci95"]
+        assert lo <= m["jmak"] <= hi and r["n_materials"] == 10
+
+
+def test_permuted_targets_score_no_better_than_the_mean(table):
+    rng = np.random.default_rng(3)
+    perm = table.assign(**{t: rng.permutation(table[t].to_numpy()) for t in TARGETS})
+    pred = forecast.evaluate(perm, ["mean", "ridge", "gbt"], seeds=[0], budget=lomo.Budget(trials=3, inner_folds=3),
+                             targets=TARGETS[::3])
+    for target, r in forecast.summarise(pred).items():
+        m = {k: v["rmse_log10"] for k, v in r["models"].items()}
+        assert min(m["ridge"], m["gbt"]) > 0.95 * m["mean"], (target, m)
+
+
+def test_the_reactor_targets_can_come_from_a_fitted_log():
+    run = {"velocity_m_per_s": 2.0, "latent_heat_eV_per_atom": 0.12, "atomic_volume_m3": 1.2e-29}
+    r = forecast.reactor_targets(run, 1150.0, 1300.0, REACTOR, NUC, fit=True, seed=1)
+    assert r["reactor_growth_rate_m_per_s"] == pytest.approx(r["truth_growth_rate_m_per_s"], rel=0.1)
+    assert r["reactor_nucleation_rate_per_m3_s"] == pytest.approx(r["truth_nucleation_rate_per_m3_s"], rel=0.3)
+    assert r["reactor_growth_rate_m_per_s"] != r["truth_growth_rate_m_per_s"]
