@@ -91,6 +91,11 @@ rule growth_all:
         expand(rules.growth_task.output.metrics, split=config["growth_task"]["splits"]),
 
 
+rule forecast_all:
+    input:
+        rules.forecast_task.output.metrics,
+
+
 rule microscopy_all:
     input:
         expand_conditions(rules.microscopy_condition.output.measurements, GROWTH),

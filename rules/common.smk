@@ -110,6 +110,8 @@ LIBRARY = [m for m in MATERIALS if m not in LIBRARY_EXCLUDED]
 LIBRARY_OUT = config["library_out"]
 # the growth task (rules/train.smk) reads the shipped library; `snakemake growth_all` runs it
 GROWTH_LIBRARY = config["growth_task"]["library"]
+# the forecast task (rules/train.smk) makes synthetic data from a library; `snakemake forecast_all` runs it
+FORECAST_LIBRARY = config["forecast_task"]["library"]
 # ... and the report shows it once that library exists (it ships in data/library/)
 GROWTH_IN_REPORT = Path(GROWTH_LIBRARY, "materials.csv").exists()
 

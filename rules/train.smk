@@ -90,3 +90,34 @@ rule growth_task:
         "../envs/model.yaml"
     script:
         "../workflow_scripts/growth_task.py"
+
+
+rule forecast_task:
+    # the macroscale forecast (issue 14, task 2; docs/learning_task.md): synthetic micrographs and
+    # reactor logs of every library condition below Tm, nested leave-one-material-out
+    input:
+        tables=[f"{FORECAST_LIBRARY}/{t}.csv" for t in ("materials", "kinetics", "diffusivity")],
+    output:
+        table="results/forecast/table.csv",
+        predictions="results/forecast/predictions.csv",
+        metrics="results/forecast/metrics.json",
+    params:
+        library=lambda w, input: str(Path(input.tables[0]).parent),
+        forecast_task=SETTINGS.forecast_task.to_dict(),
+        noise=SETTINGS.microscopy_condition.noise,
+        blur_px=SETTINGS.microscopy_condition.blur_px,
+        reactor=SETTINGS.reactor_log.to_dict(),
+        nucleation=SETTINGS.nucleation.to_dict(),
+        seed=config["seed"],
+    log:
+        "results/logs/forecast/forecast_task.log",
+    benchmark:
+        "results/benchmarks/forecast/forecast_task.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/forecast_task.py"

@@ -34,7 +34,8 @@ CONDITIONAL_RULES = {"tune_worker": "runs only with tune.workers > 1",
                      "md_interface_export": "md_export_all only (the interface runs are the library's)",
                      "library": "library config only",
                      # the growth task reads the shipped library (docs/learning_task.md); not in `all` until it ships
-                     "growth_task": "runs on data/library (snakemake growth_all)"}
+                     "growth_task": "runs on data/library (snakemake growth_all)",
+                     "forecast_task": "runs on data/library (snakemake forecast_all)"}
 
 
 def stage_param_keys(dvc: dict) -> set[str]:

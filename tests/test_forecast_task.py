@@ -107,3 +107,24 @@ def test_the_reactor_targets_can_come_from_a_fitted_log():
     assert r["reactor_growth_rate_m_per_s"] == pytest.approx(r["truth_growth_rate_m_per_s"], rel=0.1)
     assert r["reactor_nucleation_rate_per_m3_s"] == pytest.approx(r["truth_nucleation_rate_per_m3_s"], rel=0.3)
     assert r["reactor_growth_rate_m_per_s"] != r["truth_growth_rate_m_per_s"]
+
+
+def test_the_workflow_runs_the_forecast_task_on_a_library_folder(tmp_path):
+    """`snakemake forecast_all` reads the library named by forecast_task.library and writes the
+    synthetic table, the held-out predictions and the metrics under results/forecast/."""
+    import json
+    import yaml
+
+    from conftest import ROOT, SNAKEMAKE, run
+
+    write_library(tmp_path / "lib")
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["forecast_task"] = {"library": "lib", "models": ["mean", "jmak"], "seeds": 1, "trials": 1,
+                            "inner_folds": 2, "image_px": 96, "grains_per_image": 20, "reactor_fit": False}
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump(cfg))
+    run([*SNAKEMAKE, "--directory", tmp_path, "--configfile", "override.yaml", "--cores", "1", "forecast_all"], cwd=tmp_path)
+    m = json.loads((tmp_path / "results/forecast/metrics.json").read_text())
+    assert m["synthetic"] is True and m["n_conditions"] == 60 and set(m["targets"]) == set(TARGETS)
+    assert all(set(r["models"]) == {"mean", "jmak"} for r in m["targets"].values())
+    table = pd.read_csv(tmp_path / "results/forecast/table.csv")
+    assert table["synthetic"].all() and len(pd.read_csv(tmp_path / "results/forecast/predictions.csv")) == 4 * 2 * 60

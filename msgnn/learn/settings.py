@@ -47,6 +47,23 @@ class GrowthTaskSettings(Settings):
 
 
 @dataclass(frozen=True)
+class ForecastTaskSettings(Settings):
+    """config["forecast_task"]: the macroscale forecast's synthetic data and budget (msgnn.learn.forecast)."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ("forecast_task",)
+
+    library: str
+    models: list
+    seeds: int
+    trials: int
+    inner_folds: int
+    image_px: int
+    grains_per_image: int
+    early_fraction: list
+    reactor_fit: bool
+
+
+@dataclass(frozen=True)
 class TuneSettings(Settings):
     """The keys of config["tune"] that change what a study computes or where it is stored."""
 
