@@ -25,6 +25,7 @@ EXCLUDED = {
     "results/benchmarks/*": "Snakemake benchmark files: measured run time and memory of each job",
     "results/tune/study*": "Optuna study storage (tune.storage: SQLite or journal file): trial start and end times",
     "results/report/report.html": "Snakemake HTML report: creation time (made by `snakemake --report`)",
+    "results/md/*log.lammps": "LAMMPS's own log of each MD run: loop times and performance lines",
 }
 
 
