@@ -1,10 +1,12 @@
 """The macroscale forecast (msgnn.learn.forecast, docs/learning_task.md) on a library written from
 a known law (test_growth_task.write_library): one synthetic row per condition below Tm, inputs
 that never see the late observations, permuted targets learn nothing, the JMAK baseline and the
-learned models beat the mean under leave-one-material-out."""
+learned models beat the mean under leave-one-material-out; the MS-GNN reads the early frame's
+facet graph itself."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from test_growth_task import write_library
 
 from msgnn.kinetics import ClassicalNucleation
@@ -22,8 +24,19 @@ def library(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def table(library):
-    return forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0)
+def table_and_graphs(library):
+    graphs = {}
+    return forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0, graphs=graphs), graphs
+
+
+@pytest.fixture(scope="module")
+def table(table_and_graphs):
+    return table_and_graphs[0]
+
+
+@pytest.fixture(scope="module")
+def graphs(table_and_graphs):
+    return table_and_graphs[1]
 
 
 def test_one_synthetic_row_per_condition_below_tm_at_the_primary_orientation(table):
@@ -50,7 +63,7 @@ def test_no_input_is_read_from_the_late_observations():
     assert all(any(s in f"{t.file} {t.run}" for s in forecast.FORBIDDEN_SOURCES) for t in forecast.TARGETS)
 
 
-def test_rewriting_the_final_micrographs_and_the_reactor_changes_no_input(library, table, monkeypatch):
+def test_rewriting_the_final_micrographs_and_the_reactor_changes_no_input(library, table, graphs, monkeypatch):
     render, truth = forecast.render_series, forecast.msmpr_truth
 
     def other_final(m, times, rng, **kw):       # the final frame replaced by another micrograph
@@ -65,9 +78,14 @@ def test_rewriting_the_final_micrographs_and_the_reactor_changes_no_input(librar
 
     monkeypatch.setattr(forecast, "render_series", other_final)
     monkeypatch.setattr(forecast, "msmpr_truth", other_reactor)
-    after = forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0)
+    graphs_after = {}
+    after = forecast.forecast_table(library, TRUTH, REACTOR, NUC, seed=0, graphs=graphs_after)
     cols = forecast.KEY + forecast.FEATURES
     pd.testing.assert_frame_equal(table[cols], after[cols])
+    assert graphs_after.keys() == graphs.keys()                        # nor the MS-GNN's facet graphs
+    for k, g in graphs.items():
+        for name in ("facet_x", "facet_edge_index", "facet_edge_attr"):
+            assert torch.equal(g[name], graphs_after[k][name]), (k, name)
     for t in TARGETS:
         assert not np.allclose(table[t], after[t]), t
 
@@ -89,6 +107,36 @@ def test_leave_one_material_out_beats_the_mean(table, lomo_predictions):
         assert m["jmak"] < 0.3 * m["mean"] and m["ridge"] < 0.5 * m["mean"], (target, m)
         lo, hi = r["models"]["jmak"]["ci95"]
         assert lo <= m["jmak"] <= hi and r["n_materials"] == 10
+
+
+def test_the_ms_gnn_reads_each_row_s_early_facet_graph_and_beats_the_mean(table, graphs):
+    """model msgnn: MSGNN(levels=("facet",)) on the early frame's facet graph with the scalar inputs
+    as conditions, tuned like ridge/gbt (lomo.tune, the GNN search space); a held-out material's
+    predictions are finite and beat the mean on the final nucleation density."""
+    from msgnn.learn.forecast_gnn import ForecastGNN, early_samples
+
+    assert set(graphs) == {forecast.row_key(r) for _, r in table.iterrows()}
+    assert all(g["facet_x"].shape[0] > 0 and g["facet_x"].shape[1] == len(forecast.FACET_FEATURES)
+               for g in graphs.values())
+    samples = early_samples(graphs)
+    assert all(s["atom"].x.shape[0] == 0 and s["cluster"].x.shape[0] == 0 for s in samples.values())
+    target = "final_nucleation_density_per_m2"
+    pred = forecast.evaluate(table, ["mean", "msgnn"], seeds=[0], targets=[target], graphs=graphs,
+                             budget=lomo.Budget(trials=1, inner_folds=2, gnn_epochs=60))
+    g = pred[pred["model"] == "msgnn"]
+    assert np.isfinite(g["log10_predicted"]).all() and set(g["held_out"]) == set(table["material"])
+    assert (g["material"] == g["held_out"]).all() and g["params"].str.contains("'epochs': 60").all()
+    m = {k: v["rmse_log10"] for k, v in forecast.summarise(pred)[target]["models"].items()}
+    assert m["msgnn"] < 0.3 * m["mean"], m
+    with pytest.raises(ValueError, match="facet graphs"):
+        forecast.evaluate(table, ["msgnn"], targets=[target])
+    # the facet level is read: the same rows with other facet graphs give other predictions
+    df = forecast._lomo_frame(table, target)
+    params = {"hidden": 16, "layers_per_scale": 1, "attention_dim": 8, "lr": 3e-3, "weight_decay": 1e-5, "epochs": 20}
+    fitted = ForecastGNN(params, samples, forecast.FEATURES, 0).fit(df)
+    keys = list(samples)
+    fitted.samples = {k: samples[keys[i]] for k, i in zip(keys, np.random.default_rng(0).permutation(len(keys)))}
+    assert not np.allclose(fitted.predict(df), ForecastGNN(params, samples, forecast.FEATURES, 0).fit(df).predict(df))
 
 
 def test_permuted_targets_score_no_better_than_the_mean(table):

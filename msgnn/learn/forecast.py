@@ -91,6 +91,11 @@ PHYSICS = {"final_nucleation_density_per_m2": "jmak_log10_final_density_per_m2",
 KEY = ["material", "family", "orientation", "temperature_K"]
 
 
+def row_key(row) -> tuple:
+    """A table row's key in the side dict of early facet graphs (forecast_table's `graphs`)."""
+    return tuple(row[k] for k in KEY)
+
+
 def inputs_markdown() -> str:
     """The provenance table of docs/learning_task.md: every input and target, where it is read from, how, and what made it."""
     rows = ["| input | read from | how | produced by |", "|---|---|---|---|"]
@@ -111,6 +116,12 @@ class ForecastSettings:
 
 def early_features(reference: np.ndarray, frame: np.ndarray, pixel_size_m: float, time_s: float) -> dict:
     """EARLY_INPUTS of one early frame, measured as on a real series, and the Avrami estimates."""
+    return early_frame(reference, frame, pixel_size_m, time_s)[0]
+
+
+def early_frame(reference: np.ndarray, frame: np.ndarray, pixel_size_m: float, time_s: float) -> tuple[dict, dict]:
+    """early_features and the early frame's facet graph (msgnn.microscopy.facets.facet_graph of the
+    connected crystals; the MS-GNN head reads it whole)."""
     mask = crystal_masks(frame[None], reference)[0][0]
     crystals, _ = ndi.label(mask)
     g = facet_graph(crystals, frame, pixel_size_m)
@@ -129,7 +140,7 @@ def early_features(reference: np.ndarray, frame: np.ndarray, pixel_size_m: float
             "early_log10_time_s": math.log10(time_s),
             "jmak_log10_areal_rate_per_m2_s": math.log10(ja), "jmak_log10_growth_speed_m_per_s": math.log10(G),
             "jmak_log10_final_density_per_m2": math.log10(final_grain_density_per_m2(ja, G)),
-            "jmak_log10_inverse_sqrt_density_m": -0.5 * math.log10(final_grain_density_per_m2(ja, G))}
+            "jmak_log10_inverse_sqrt_density_m": -0.5 * math.log10(final_grain_density_per_m2(ja, G))}, g
 
 
 def final_targets(final: np.ndarray, pixel_size_m: float) -> dict:
@@ -157,8 +168,9 @@ def reactor_targets(run: dict, T: float, Tm: float, generator: LogGenerator, nuc
 
 
 def _condition(row, settings: ForecastSettings, generator: LogGenerator, nucleation: ClassicalNucleation,
-               seed: int) -> dict:
-    """One row: early-frame inputs, set-points, final-micrograph and reactor targets."""
+               seed: int) -> tuple[dict, dict]:
+    """One row: early-frame inputs, set-points, final-micrograph and reactor targets; and the early
+    frame's facet graph."""
     T, Tm = float(row["temperature_K"]), float(row["melting_point_K"])
     v, L, vat = float(row["velocity_m_per_s"]), float(row["latent_heat_eV_per_atom"]), row["crystal_volume_per_atom_A3"] * 1e-30
     kin = micrograph_kinetics(v, L, vat, T, Tm, nucleation, source=f"{row['material']} {T:g} K")
@@ -171,19 +183,22 @@ def _condition(row, settings: ForecastSettings, generator: LogGenerator, nucleat
     frames = render_series(m, times, rng, noise=settings.noise, blur_px=settings.blur_px)
     px = m.pixel_size_m * ell
     run = {"velocity_m_per_s": v, "latent_heat_eV_per_atom": L, "atomic_volume_m3": vat}
-    return {**early_features(frames[0], frames[1], px, times[1] * tau),
+    early, graph = early_frame(frames[0], frames[1], px, times[1] * tau)
+    return {**early,
             "residence_time_s": generator.residence_time_s, "supersaturation": (Tm - T) / Tm,
             **final_targets(frames[-1], px),
             **reactor_targets(run, T, Tm, generator, nucleation, settings.reactor_fit, int(rng.integers(2 ** 31))),
-            "true_early_fraction": float(m.transformed_fraction(times[1])[0]), "synthetic": True}
+            "true_early_fraction": float(m.transformed_fraction(times[1])[0]), "synthetic": True}, graph
 
 
 def forecast_table(library_dir, settings: ForecastSettings, generator: LogGenerator,
-                   nucleation: ClassicalNucleation, seed: int) -> pd.DataFrame:
+                   nucleation: ClassicalNucleation, seed: int, graphs: dict | None = None) -> pd.DataFrame:
     """One synthetic row per library condition below Tm at the primary orientation: KEY, FEATURES,
     the targets (TARGETS), the reactor generator's truth (truth_*), the early frame's true
     transformed fraction and synthetic=True. Conditions the chain cannot make (MD v <= 0, a
-    nucleation rate too small for a microstructure) are left out and listed in attrs["skipped"]."""
+    nucleation rate too small for a microstructure) are left out and listed in attrs["skipped"].
+    `graphs`: a dict, filled with row_key(row) -> the early frame's facet graph (facet_graph's
+    dict: facet_x, facet_edge_index, facet_edge_attr, feature_names), the MS-GNN's input."""
     base = growth_table(library_dir)
     base = base[(base["orientation"] == base["family"].map(PRIMARY)) & (base["temperature_K"] < base["melting_point_K"])]
     rows, skipped, started = [], [], time.time()
@@ -192,8 +207,10 @@ def forecast_table(library_dir, settings: ForecastSettings, generator: LogGenera
             skipped.append((r["material"], int(r["temperature_K"]), "MD velocity <= 0 below Tm"))
             continue
         try:
-            rows.append({**r[KEY].to_dict(), **r[SCALAR_INPUTS].to_dict(),
-                         **_condition(r, settings, generator, nucleation, seed)})
+            row, graph = _condition(r, settings, generator, nucleation, seed)
+            rows.append({**r[KEY].to_dict(), **r[SCALAR_INPUTS].to_dict(), **row})
+            if graphs is not None:
+                graphs[row_key(rows[-1])] = graph
         except SimulationError as e:
             skipped.append((r["material"], int(r["temperature_K"]), str(e)))
     out = pd.DataFrame(rows)
@@ -225,11 +242,18 @@ def _lomo_frame(table: pd.DataFrame, target: str) -> pd.DataFrame:
 
 
 def evaluate(table: pd.DataFrame, models=("mean", "jmak", "ridge", "gbt"), *, seeds=(0,), budget=lomo.Budget(),
-             targets=None, features=FEATURES, progress=None) -> pd.DataFrame:
+             targets=None, features=FEATURES, graphs: dict | None = None, progress=None) -> pd.DataFrame:
     """Leave-one-material-out predictions of log10 of every target: per target, seed, held-out
-    material and model (tuned like the growth task: lomo.tune inside the training materials).
+    material and model (tuned like the growth task: lomo.tune inside the training materials; the
+    MS-GNN "msgnn" with the GNN search space and budget.gnn_epochs, like the growth task's).
+    `graphs`: the early facet graphs filled in by forecast_table, needed by "msgnn".
     Columns: KEY, target, log10_measured, log10_predicted, model, seed, held_out, params."""
-    out = []
+    out, make = [], lomo.make_model
+    if "msgnn" in models:
+        from msgnn.learn.forecast_gnn import early_samples, model_factory
+        if graphs is None:
+            raise ValueError("the msgnn model needs the early facet graphs (forecast_table's `graphs`)")
+        graphs, make = early_samples(graphs), model_factory
     with threadpool_limits(1):
         for target in targets or [t.name for t in TARGETS]:
             df = _lomo_frame(table[np.isfinite(table[target]) & (table[target] > 0)], target)
@@ -240,8 +264,8 @@ def evaluate(table: pd.DataFrame, models=("mean", "jmak", "ridge", "gbt"), *, se
                         if model == "jmak":
                             params, m = {}, Calibrated(PHYSICS[target]).fit(train)
                         else:
-                            params, _ = lomo.tune(model, train, list(features), budget, seed)
-                            m = lomo.make_model(model, params, list(features), seed).fit(train)
+                            params, _ = lomo.tune(model, train, list(features), budget, seed, graphs, make=make)
+                            m = make(model, params, list(features), seed, graphs).fit(train)
                         out.append(test[KEY].assign(target=target, log10_measured=test["velocity_m_per_s"],
                                                     log10_predicted=m.predict(test), model=model, seed=seed,
                                                     held_out=held, params=str(params)))

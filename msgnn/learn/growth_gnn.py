@@ -85,32 +85,77 @@ def search_space(trial) -> dict:
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True)}
 
 
-class GrowthGNN:
-    """fit(df) / predict(df) on growth-table rows (msgnn.learn.growth), like msgnn.learn.lomo's models."""
+class GNNRegressor:
+    """What every fit/predict wrapper of the MS-GNN shares (GrowthGNN here; the macroscale
+    forecast's msgnn.learn.forecast_gnn.ForecastGNN): node and edge features standardised with the
+    training graphs' statistics (`node_fields`), the conditions standardised with the training
+    rows', the MSGNN built with a graph's input widths and the full-batch Adam loop on
+    readout(embed(batch)[rows], cond) with a weighted squared error."""
 
-    def __init__(self, params: dict, graphs: dict, features: list[str], seed: int, *, epochs: int = 150,
-                 device: str = "cpu"):
+    node_fields = NODE_FIELDS
+    levels = ("atom", "cluster", "facet")
+
+    def __init__(self, params: dict, features: list[str], seed: int, epochs: int, device: str):
         self.params, self.features, self.seed = params, features, seed
         self.epochs, self.device = int(params.get("epochs", epochs)), torch.device(device)
-        # training views: the snapshots, and with params["windows"] their lateral windows too
-        kinds = ("snapshot", "window") if params.get("windows") else ("snapshot",)
-        self.graphs = {k: [g for g in v if getattr(g, "view_kind", "snapshot") in kinds] for k, v in graphs.items()}
-        self.snapshots = {k: [g for g in v if getattr(g, "view_kind", "snapshot") == "snapshot"] for k, v in graphs.items()}
 
-    # node/edge features standardised with the training interfaces' statistics
-    def _fit_scaling(self, keys):
+    def _fit_scaling(self, graphs, cond_raw):
+        """`graphs`: the training graphs (an iterable); `cond_raw`: the training rows' conditions."""
         self.node_stats = {}
-        for key, attr in NODE_FIELDS:
-            x = torch.cat([getattr(g[key], attr) for k in keys for g in self.graphs[k]])
+        graphs = list(graphs)
+        for key, attr in self.node_fields:
+            x = torch.cat([getattr(g[key], attr) for g in graphs])
+            if not len(x):          # e.g. no crystal touches another in any training frame
+                continue
             sd = x.std(0, unbiased=False)
             self.node_stats[(key, attr)] = (x.mean(0), torch.where(sd > 1e-6 * x.mean(0).abs(), sd, torch.ones_like(sd)))
-        self.cond_scaler = StandardScaler().fit(self._cond_raw)
+        self.cond_scaler = StandardScaler().fit(cond_raw)
 
     def _scaled(self, g):
         s = g.clone()
         for (key, attr), (m, sd) in self.node_stats.items():
             setattr(s[key], attr, (getattr(g[key], attr) - m) / sd)
         return s
+
+    def _cond(self, raw: np.ndarray) -> torch.Tensor:
+        return torch.tensor(self.cond_scaler.transform(raw), dtype=torch.float32, device=self.device)
+
+    def _build_model(self, first, n_targets: int = 1):
+        p = self.params
+        self.model = MSGNN(first["atom"].x.shape[1], first["atom", "bond", "atom"].edge_attr.shape[1],
+                           first["cluster"].x.shape[1], first["facet"].x.shape[1],
+                           first["facet", "adj", "facet"].edge_attr.shape[1], len(self.features),
+                           hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
+                           attention_dim=int(p["attention_dim"]), n_targets=n_targets,
+                           levels=tuple(p.get("levels", self.levels))).to(self.device)
+        return self.model
+
+    def _train(self, next_batch, rows, cond, y, w):
+        """`epochs` full-batch Adam steps; `next_batch()` gives each epoch's batch, row i reads graph rows[i]."""
+        p = self.params
+        opt = torch.optim.Adam(self.model.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
+        self.losses = []
+        for _ in range(self.epochs):
+            self.model.train()
+            batch = next_batch()
+            opt.zero_grad()
+            pred = self.model.readout(self.model.embed(batch)[rows], cond)[:, 0]
+            loss = (w * (pred - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            self.losses.append(loss.item())
+
+
+class GrowthGNN(GNNRegressor):
+    """fit(df) / predict(df) on growth-table rows (msgnn.learn.growth), like msgnn.learn.lomo's models."""
+
+    def __init__(self, params: dict, graphs: dict, features: list[str], seed: int, *, epochs: int = 150,
+                 device: str = "cpu"):
+        super().__init__(params, features, seed, epochs, device)
+        # training views: the snapshots, and with params["windows"] their lateral windows too
+        kinds = ("snapshot", "window") if params.get("windows") else ("snapshot",)
+        self.graphs = {k: [g for g in v if getattr(g, "view_kind", "snapshot") in kinds] for k, v in graphs.items()}
+        self.snapshots = {k: [g for g in v if getattr(g, "view_kind", "snapshot") == "snapshot"] for k, v in graphs.items()}
 
     def _batch(self, views, keys, pick):
         return Batch.from_data_list([self._scaled(views[k][pick(k)]) for k in keys]).to(self.device)
@@ -119,32 +164,15 @@ class GrowthGNN:
         seed_everything(self.seed)
         rng = np.random.default_rng(self.seed)
         keys = sorted(set(zip(df["material"], df["orientation"])))
-        self._cond_raw = df[self.features].to_numpy(float)
-        self._fit_scaling(keys)
-        p = self.params
-        first = self.graphs[keys[0]][0]
-        self.model = MSGNN(first["atom"].x.shape[1], first["atom", "bond", "atom"].edge_attr.shape[1],
-                           first["cluster"].x.shape[1], first["facet"].x.shape[1],
-                           first["facet", "adj", "facet"].edge_attr.shape[1], len(self.features),
-                           hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
-                           attention_dim=int(p["attention_dim"]), n_targets=1,
-                           levels=tuple(p.get("levels", ("atom", "cluster", "facet")))).to(self.device)
+        cond_raw = df[self.features].to_numpy(float)
+        self._fit_scaling((g for k in keys for g in self.graphs[k]), cond_raw)
+        self._build_model(self.graphs[keys[0]][0])
         rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
-        cond = torch.tensor(self.cond_scaler.transform(self._cond_raw), dtype=torch.float32, device=self.device)
         u = df["target_scale_m_per_s"].to_numpy(float)
         y = torch.tensor(df["velocity_m_per_s"].to_numpy(float) / u, dtype=torch.float32, device=self.device)
         w = torch.tensor(u ** 2 / np.mean(u ** 2), dtype=torch.float32, device=self.device)
-        opt = torch.optim.Adam(self.model.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
-        self.losses = []
-        for _ in range(self.epochs):
-            self.model.train()
-            batch = self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k]))))
-            opt.zero_grad()
-            pred = self.model.readout(self.model.embed(batch)[rows], cond)[:, 0]
-            loss = (w * (pred - y) ** 2).mean()
-            loss.backward()
-            opt.step()
-            self.losses.append(loss.item())
+        self._train(lambda: self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k])))),
+                    rows, self._cond(cond_raw), y, w)
         return self
 
     @torch.no_grad()
@@ -152,8 +180,7 @@ class GrowthGNN:
         self.model.eval()
         keys = sorted(set(zip(df["material"], df["orientation"])))
         rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
-        cond = torch.tensor(self.cond_scaler.transform(df[self.features].to_numpy(float)), dtype=torch.float32,
-                            device=self.device)
+        cond = self._cond(df[self.features].to_numpy(float))
         n = min(len(self.snapshots[k]) for k in keys)
         y = np.mean([self.model.readout(self.model.embed(self._batch(self.snapshots, keys, lambda k: i))[rows],
                                         cond)[:, 0].cpu().numpy() for i in range(n)], axis=0)

@@ -158,21 +158,24 @@ class Budget:
 
 
 def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], folds: int, seed: int,
-               graphs: dict | None = None) -> float:
+               graphs: dict | None = None, make=None) -> float:
+    """`make`: the model factory, make_model's signature (the forecast's MS-GNN: its own)."""
+    make = make or make_model
     groups = df["material"].to_numpy()
     k = min(folds, len(np.unique(groups)))
     if k < 2:
         raise ValueError(f"tuning {model} needs at least 2 training materials (inner folds by material); got {k}")
     err = []
     for tr, te in GroupKFold(n_splits=k, shuffle=True, random_state=seed).split(df, groups=groups):
-        m = make_model(model, params, features, seed, graphs).fit(df.iloc[tr])
+        m = make(model, params, features, seed, graphs).fit(df.iloc[tr])
         err.append((df["velocity_m_per_s"].iloc[te].to_numpy() - m.predict(df.iloc[te])) ** 2)
     return float(np.sqrt(np.mean(np.concatenate(err))))
 
 
 def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int,
-         graphs: dict | None = None) -> tuple[dict, float]:
-    """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`)."""
+         graphs: dict | None = None, make=None) -> tuple[dict, float]:
+    """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`);
+    `make`: the model factory of inner_rmse."""
     fixed = {"epochs": budget.gnn_epochs, **GNN_FIXED[model]} if model in GNN else {}
     if model not in LEARNED:
         return fixed, float("nan")
@@ -180,7 +183,7 @@ def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(5, budget.trials)))
     study.optimize(lambda t: inner_rmse(model, {**fixed, **search_space(t, model)}, df, features, budget.inner_folds,
-                                        seed, graphs), n_trials=budget.trials)
+                                        seed, graphs, make), n_trials=budget.trials)
     return {**fixed, **study.best_params}, float(study.best_value)
 
 

@@ -130,8 +130,9 @@ class MSGNN(nn.Module):
         atom_dim, bond_dim, cluster_dim, facet_dim, facet_edge_dim, cond_dim: input widths.
         hidden: H. layers_per_scale: convolutions per level. attention_dim: A.
         n_targets: number of regression heads (3).
-        levels: the levels read (ablations: ("atom",), ("atom", "cluster")); a level left out
-            contributes zeros to the readout. cross_attention: False skips step 4.
+        levels: the levels read (ablations: ("atom",), ("atom", "cluster"); the macroscale
+            forecast's head on a micrograph alone: ("facet",)); a level left out contributes
+            zeros to the readout. cross_attention: False skips step 4.
 
     Forward: a (batched) HeteroData as built by :mod:`msgnn.learn.dataset` -> (B, n_targets).
     """
@@ -142,8 +143,8 @@ class MSGNN(nn.Module):
                  levels: tuple = ("atom", "cluster", "facet"), cross_attention: bool = True):
         super().__init__()
         unknown = set(levels) - {"atom", "cluster", "facet"}
-        if "atom" not in levels or unknown:
-            raise ValueError(f"levels must include 'atom' and name only atom, cluster, facet: {levels}")
+        if not levels or unknown or ("cluster" in levels and "atom" not in levels):
+            raise ValueError(f"levels must name atom, cluster, facet (cluster only with atom): {levels}")
         self.levels, self.cross_attention = tuple(levels), bool(cross_attention)
         self.enc_atom = nn.Linear(atom_dim, hidden)
         self.enc_cluster = nn.Linear(cluster_dim, hidden)
@@ -193,6 +194,8 @@ class MSGNN(nn.Module):
         hc = self.pool(ha, self.enc_cluster(xc), data["atom", "in", "cluster"].edge_index)  # (N_c, H)
         hc = self.cluster_convs(hc, data["cluster", "near", "cluster"].edge_index)
         hf = self.facet_convs(self.enc_facet(xf), fadj.edge_index, fadj.edge_attr)          # (N_f, H)
+        if "atom" not in self.levels:
+            ha = torch.zeros_like(ha)
         if "cluster" not in self.levels:
             hc = torch.zeros_like(hc)
         if "facet" not in self.levels:
