@@ -1,9 +1,12 @@
-"""Benchmark (not a test): wall time of one training fold per model, and of GP tuning trials.
+"""Benchmark (not a test): wall time of one training fold per model, training throughput
+(samples/s), and GP tuning trials.
 
 Builds toy inputs at the default run's scale (12 growth conditions x 4 samples, ~300 atoms and
 ~80 facets per sample; synthetic), then times on this machine:
   * one GroupKFold fold of each model (msgnn, mlp, svr, mean) with config.yaml's train section,
     for 1 and 2 torch threads;
+  * training throughput of the torch models: training samples x epochs / fit time (no validation
+    pass), on the CPU with 1 and 2 threads and, where there is one, on the GPU (train.device: auto);
   * `n` GPSampler trials of the msgnn and mlp studies for one outer fold.
 
     python benchmarks/train_models.py [--trials 4] [--out benchmarks/train_models.json]
@@ -57,6 +60,18 @@ def main():
                 t = time.perf_counter()
                 fit_predict(model, samples, e["train"], e["test"], model_params(model, train), seed=0)
                 res["fold_fit_s"][f"{model}/threads{threads}"] = time.perf_counter() - t
+        res["train_samples_per_s"] = {}
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        for device in devices:
+            for threads in ((1, 2) if device == "cpu" else (1,)):
+                torch.set_num_threads(threads)
+                for model in ("mlp", "msgnn"):
+                    params = model_params(model, train)
+                    t = time.perf_counter()
+                    fit_predict(model, samples, e["train"], e["test"][:1], params, seed=0, device=device)
+                    rate = len(e["train"]) * int(params["epochs"]) / (time.perf_counter() - t)
+                    res["train_samples_per_s"][f"{model}/{device}/threads{threads}"] = rate
+        res["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu only"
         torch.set_num_threads(1)
         tune = TuneSettings.from_section(cfg["tune"]).replace(
             n_trials=args.trials, n_startup_trials=min(2, args.trials), storage=f"sqlite:///{d}/study.db")
