@@ -300,15 +300,17 @@ def run_forecast_task(library_dir, task, noise: float, blur_px: float, generator
     settings = ForecastSettings(image_px=task.image_px, grains_per_image=task.grains_per_image, noise=noise,
                                 blur_px=blur_px, early_fraction=tuple(task.early_fraction),
                                 reactor_fit=task.reactor_fit)
-    table = forecast_table(library_dir, settings, generator, nucleation, seed)
+    graphs = {}
+    table = forecast_table(library_dir, settings, generator, nucleation, seed, graphs=graphs)
     pred = evaluate(table, list(task.models), seeds=[seed + i for i in range(task.seeds)],
-                    budget=lomo.Budget(trials=task.trials, inner_folds=task.inner_folds), progress=log.info)
+                    budget=lomo.Budget(trials=task.trials, inner_folds=task.inner_folds, gnn_epochs=task.gnn_epochs),
+                    graphs=graphs, progress=log.info)
     metrics = {"synthetic": True, "split": "lomo", "unit": "log10", "targets": summarise(pred),
                "n_conditions": len(table), "skipped": [list(s) for s in table.attrs["skipped"]],
                "seconds_per_condition": table.attrs["seconds_per_condition"], "settings": vars(settings) | {
                    "early_fraction": list(settings.early_fraction)},
                "budget": {"trials_per_model_target_and_fold": task.trials, "inner_folds": task.inner_folds,
-                          "sampler": "Optuna GPSampler"}}
+                          "gnn_epochs": task.gnn_epochs, "sampler": "Optuna GPSampler"}}
     table.to_csv(table_csv, index=False)
     pred.to_csv(predictions_csv, index=False)
     write_json(metrics_json, metrics)

@@ -57,6 +57,7 @@ class ForecastTaskSettings(Settings):
     seeds: int
     trials: int
     inner_folds: int
+    gnn_epochs: int
     image_px: int
     grains_per_image: int
     early_fraction: list
