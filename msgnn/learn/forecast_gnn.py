@@ -12,7 +12,7 @@ Scaling, model construction and the training loop are GrowthGNN's (msgnn.learn.g
 Why not the interface graphs too: the growth task's atomic and cluster levels are one graph per
 (material, orientation), and cross-scale attention needs them inside each row's sample, so every
 row would carry a ~300-atom interface; the nested evaluation (trials x inner folds x materials x
-targets fits) then costs ~30x more on a CPU. The material's atomic inputs enter as conditions.
+targets fits) then costs tens of times more on a CPU. The material's atomic inputs enter as conditions.
 """
 from __future__ import annotations
 
