@@ -109,6 +109,22 @@ def test_leave_one_material_out_learns_a_law_in_the_inputs(table):
     assert m["models"]["ridge"]["rmse"]["ci95"][0] <= r["ridge"] <= m["models"]["ridge"]["rmse"]["ci95"][1]
 
 
+def test_an_untuned_budget_fits_every_model_at_its_stated_defaults(table):
+    """growth_task.trials: 0 (the default run): no Optuna study, no inner CV; each tunable model
+    at lomo.DEFAULTS (the MS-GNN at growth_gnn.DEFAULTS plus its variant's fixed settings)."""
+    from msgnn.learn.growth_gnn import DEFAULTS as GNN_DEFAULTS
+
+    untuned = lomo.Budget(trials=0, gnn_epochs=7)
+    pred = lomo.evaluate(table, growth.SCALAR_INPUTS, ["mean", "ridge", "gbt"], split="lomo", seeds=[0], budget=untuned)
+    for model in ("ridge", "gbt"):
+        rows = pred[pred["model"] == model]
+        assert (rows["params"] == str(lomo.DEFAULTS[model])).all() and rows["inner_rmse_m_per_s"].isna().all()
+    r = {k: v["rmse"]["growth_rate"] for k, v in lomo.summarise(pred)["models"].items()}
+    assert r["ridge"] < 0.5 * r["mean"], r          # the defaults still learn the law
+    params, inner = lomo.tune("msgnn_atoms", table, growth.SCALAR_INPUTS, untuned, 0)
+    assert params == {**GNN_DEFAULTS, "epochs": 7, "levels": ["atom"]} and np.isnan(inner)
+
+
 def test_permuted_targets_score_no_better_than_the_mean(table):
     perm = table.copy()
     perm["velocity_m_per_s"] = np.random.default_rng(3).permutation(perm["velocity_m_per_s"].to_numpy())

@@ -77,6 +77,10 @@ def interface_graphs(library_dir, materials_orientations, settings, windows: int
     return out
 
 
+# the parameters of an untuned fit (msgnn.learn.lomo.DEFAULTS): the middle of search_space
+DEFAULTS = {"hidden": 32, "layers_per_scale": 2, "attention_dim": 16, "lr": 3e-3, "weight_decay": 1e-4}
+
+
 def search_space(trial) -> dict:
     return {"hidden": trial.suggest_int("hidden", 16, 64, log=True),
             "layers_per_scale": trial.suggest_int("layers_per_scale", 1, 4),

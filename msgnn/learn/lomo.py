@@ -76,6 +76,21 @@ class MeanVelocity:
         return np.full(len(df), self.mean_)
 
 
+# Every tunable model's parameters when the budget has no trials (growth_task.trials: 0, the
+# default run's budget): a middle of its search space, stated here, the same footing for every model.
+DEFAULTS = {"ridge": {"alpha": 1.0},
+            "svr": {"C": 1.0, "epsilon": 0.01, "gamma": 0.01},
+            "mlp": {"hidden": 32, "layers": 2, "alpha": 1e-3, "learning_rate_init": 1e-3},
+            "gbt": {"learning_rate": 0.1, "max_depth": 3, "min_samples_leaf": 10, "l2_regularization": 0.01}}
+
+
+def default_params(model: str) -> dict:
+    if model in GNN:
+        from msgnn.learn.growth_gnn import DEFAULTS as GNN_DEFAULTS
+        return dict(GNN_DEFAULTS)
+    return dict(DEFAULTS[model])
+
+
 def search_space(trial: optuna.Trial, model: str) -> dict:
     if model in GNN:
         from msgnn.learn.growth_gnn import search_space as gnn_space
@@ -152,7 +167,7 @@ def make_model(model: str, params: dict, features: list[str], seed: int, graphs:
 
 @dataclass(frozen=True)
 class Budget:
-    trials: int = 10          # Optuna trials per tunable model and outer fold
+    trials: int = 10          # Optuna trials per tunable model and outer fold; 0: every model at its DEFAULTS
     inner_folds: int = 4      # GroupKFold by material inside the outer training set
     gnn_epochs: int = 150     # full-batch epochs of each MS-GNN fit (fixed, not tuned)
 
@@ -175,10 +190,12 @@ def inner_rmse(model: str, params: dict, df: pd.DataFrame, features: list[str], 
 def tune(model: str, df: pd.DataFrame, features: list[str], budget: Budget, seed: int,
          graphs: dict | None = None, make=None) -> tuple[dict, float]:
     """Best parameters of `model` on the training rows `df` by inner CV (GPSampler, `budget.trials`);
-    `make`: the model factory of inner_rmse."""
+    with no trials, its DEFAULTS (no inner CV). `make`: the model factory of inner_rmse."""
     fixed = {"epochs": budget.gnn_epochs, **GNN_FIXED[model]} if model in GNN else {}
     if model not in LEARNED:
         return fixed, float("nan")
+    if budget.trials == 0:
+        return {**default_params(model), **fixed}, float("nan")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="minimize",
                                 sampler=optuna.samplers.GPSampler(seed=seed, n_startup_trials=min(5, budget.trials)))
@@ -335,7 +352,8 @@ def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int
                     budget=budget, graphs=graphs, progress=log.info)
     metrics = {**summarise(pred, target_model="msgnn" if "msgnn" in models else None), "split": split,
                "budget": {"trials_per_model_and_fold": settings.trials, "inner_folds": settings.inner_folds,
-                          "gnn_epochs": settings.gnn_epochs, "sampler": "Optuna GPSampler"},
+                          "gnn_epochs": settings.gnn_epochs,
+                          "sampler": "Optuna GPSampler" if settings.trials else "none: every model at its defaults"},
                "target_transform": "y = v / u, u = sqrt(3 k_B T/m) (1 - exp(-L dT/(k_B T Tm))); fits weighted by u^2"}
     pred.to_csv(predictions_csv, index=False)
     write_json(metrics_json, metrics)
