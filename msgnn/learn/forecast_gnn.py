@@ -53,7 +53,7 @@ class ForecastGNN(GNNRegressor):
     levels = ("facet",)
 
     def __init__(self, params: dict, samples: dict, features: list[str], seed: int, *, epochs: int = 150,
-                 device: str = "cpu"):
+                 device: str = "auto"):
         super().__init__(params, features, seed, epochs, device)
         self.samples = samples
 

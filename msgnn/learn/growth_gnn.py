@@ -28,7 +28,7 @@ from torch_geometric.data import Batch
 
 from msgnn.learn.dataset import make_sample
 from msgnn.learn.model.msgnn import MSGNN
-from msgnn.learn.train import seed_everything
+from msgnn.learn.train import resolve_device, seed_everything
 
 NODE_FIELDS = (("atom", "x"), ("cluster", "x"), (("atom", "bond", "atom"), "edge_attr"))
 
@@ -94,14 +94,15 @@ class GNNRegressor:
     forecast's msgnn.learn.forecast_gnn.ForecastGNN): node and edge features standardised with the
     training graphs' statistics (`node_fields`), the conditions standardised with the training
     rows', the MSGNN built with a graph's input widths and the full-batch Adam loop on
-    readout(embed(batch)[rows], cond) with a weighted squared error."""
+    readout(embed(batch)[rows], cond) with a weighted squared error. `device` "auto": a GPU where
+    there is one (msgnn.learn.train.resolve_device)."""
 
     node_fields = NODE_FIELDS
     levels = ("atom", "cluster", "facet")
 
     def __init__(self, params: dict, features: list[str], seed: int, epochs: int, device: str):
         self.params, self.features, self.seed = params, features, seed
-        self.epochs, self.device = int(params.get("epochs", epochs)), torch.device(device)
+        self.epochs, self.device = int(params.get("epochs", epochs)), resolve_device(device)
 
     def _fit_scaling(self, graphs, cond_raw):
         """`graphs`: the training graphs (an iterable); `cond_raw`: the training rows' conditions."""
@@ -154,7 +155,7 @@ class GrowthGNN(GNNRegressor):
     """fit(df) / predict(df) on growth-table rows (msgnn.learn.growth), like msgnn.learn.lomo's models."""
 
     def __init__(self, params: dict, graphs: dict, features: list[str], seed: int, *, epochs: int = 150,
-                 device: str = "cpu"):
+                 device: str = "auto"):
         super().__init__(params, features, seed, epochs, device)
         # training views: the snapshots, and with params["windows"] their lateral windows too
         kinds = ("snapshot", "window") if params.get("windows") else ("snapshot",)
