@@ -114,6 +114,7 @@ GROWTH_LIBRARY = config["growth_task"]["library"]
 FORECAST_LIBRARY = config["forecast_task"]["library"]
 # ... and the report shows it once that library exists (it ships in data/library/)
 GROWTH_IN_REPORT = Path(GROWTH_LIBRARY, "materials.csv").exists()
+FORECAST_IN_REPORT = Path(FORECAST_LIBRARY, "materials.csv").exists()
 
 
 def library_interfaces(material):

@@ -84,6 +84,22 @@ def test_growth_section_says_plainly_whether_the_claim_holds():
     assert text.count("**does not hold**") == 2 and "more materials" in text
 
 
+def test_forecast_section_tabulates_every_target_and_model_and_says_synthetic():
+    from msgnn.workflow.report import forecast_section
+
+    def target(best, values):
+        return {"models": {m: {"rmse_log10": v, "ci95": [v / 2, 2 * v]} for m, v in values.items()},
+                "best": best, "n_rows": 35, "n_materials": 6}
+
+    m = {"synthetic": True, "n_conditions": 35, "budget": {"sampler": "none: every model at its defaults"},
+         "targets": {"final_nucleation_density_per_m2": target("jmak", {"mean": 3.0, "jmak": 0.05, "ridge": 0.13}),
+                     "reactor_growth_rate_m_per_s": target("ridge", {"mean": 0.4, "ridge": 0.12})}}
+    text = forecast_section(m)
+    assert "6 materials, 35 conditions; synthetic" in text and "| target | jmak | mean | ridge | best |" in text
+    assert "| final nucleation density | 0.05 [0.025, 0.1] | 3 [1.5, 6] | 0.13 [0.065, 0.26] | jmak |" in text
+    assert "| reactor G |  | 0.4 [0.2, 0.8] | 0.12 [0.06, 0.24] | ridge |" in text   # jmak not run there
+
+
 def test_tuning_figure_has_its_own_running_minimum_per_outer_split(tmp_path):
     """history.csv stacks the studies of the outer splits; fold1 starts worse (0.9) than fold0's
     best (0.4), so one running minimum across the table would report 0.4 for fold1's first trial."""

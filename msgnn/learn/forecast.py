@@ -310,7 +310,8 @@ def run_forecast_task(library_dir, task, noise: float, blur_px: float, generator
                "seconds_per_condition": table.attrs["seconds_per_condition"], "settings": vars(settings) | {
                    "early_fraction": list(settings.early_fraction)},
                "budget": {"trials_per_model_target_and_fold": task.trials, "inner_folds": task.inner_folds,
-                          "gnn_epochs": task.gnn_epochs, "sampler": "Optuna GPSampler"}}
+                          "gnn_epochs": task.gnn_epochs,
+                          "sampler": "Optuna GPSampler" if task.trials else "none: every model at its defaults"}}
     table.to_csv(table_csv, index=False)
     pred.to_csv(predictions_csv, index=False)
     write_json(metrics_json, metrics)

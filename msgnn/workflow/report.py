@@ -57,6 +57,7 @@ class ReportInputs:
     accuracy: str | Path
     recovery: str | Path
     growth: list = ()             # results/growth/{split}/metrics.json (the growth task), if run
+    forecast: list = ()           # results/forecast/metrics.json (the macroscale forecast), if run
     loss_histories: list = ()     # results/train/<folder>/loss_history.csv of the torch models
 
 
@@ -285,6 +286,28 @@ def growth_section(blocks: dict[str, dict], claim_percent: float) -> str:
     return "\n\n".join(parts)
 
 
+FORECAST_TARGETS = {"final_nucleation_density_per_m2": "final nucleation density",
+                    "final_mean_grain_size_m": "final λ (mean linear intercept)",
+                    "reactor_growth_rate_m_per_s": "reactor G", "reactor_nucleation_rate_per_m3_s": "reactor B0"}
+
+
+def forecast_section(m: dict) -> str:
+    """The macroscale forecast (msgnn.learn.forecast metrics): RMSE in log10 units per target and
+    model with its interval, the best model per target; labelled synthetic."""
+    models = sorted({name for t in m["targets"].values() for name in t["models"]})
+    rows = [f"Leave one material out, {m['targets'][next(iter(m['targets']))]['n_materials']} materials, "
+            f"{m['n_conditions']} conditions; {'synthetic' if m.get('synthetic') else 'real'} micrographs and "
+            f"reactor logs; budget: {m['budget']['sampler']}. RMSE in log10 units [95 % CI]:",
+            "| target | " + " | ".join(models) + " | best |", "|---|" + "---|" * (len(models) + 1)]
+    for key, t in m["targets"].items():
+        cells = []
+        for name in models:
+            r = t["models"].get(name)
+            cells.append(f"{_fmt(r['rmse_log10'])} [{_fmt(r['ci95'][0])}, {_fmt(r['ci95'][1])}]" if r else "")
+        rows.append(f"| {FORECAST_TARGETS.get(key, key)} | " + " | ".join(cells) + f" | {t.get('best')} |")
+    return "\n".join(rows)
+
+
 def build(inputs: ReportInputs, out_dir) -> dict:
     """Write metrics.json, report.md and figures under out_dir; return the metrics."""
     out_dir = Path(out_dir)
@@ -306,6 +329,9 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         g = read_json(p)
         growth[g.get("split", Path(p).parent.name)] = g
         metrics[g.get("split", Path(p).parent.name)] = g     # DESIGN.md: lomo.models.{name}.rmse.growth_rate ...
+    forecast = read_json(inputs.forecast[0]) if inputs.forecast else None
+    if forecast:
+        metrics["forecast"] = forecast
     predictions = _by_model(inputs.train_predictions)
     parity_plot({k: v for k, v in predictions.items() if k in ("msgnn", "mlp", "svr")}, out_dir / "parity.png")
     velocity_plot(kinetics, out_dir / "velocity.png")
@@ -330,6 +356,8 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         *(["## Growth of materials never seen in training (the materials library; docs/learning_task.md)",
             growth_section(growth, published()["seed_paper_claims"]["improvement_over_ann_svm_percent"]),
             "\n\n".join(f"![{k} parity](../growth/{k}/parity.png)" for k in growth)] if growth else []),
+        *(["## Macroscale forecast: the late microstructure and reactor from an early frame (docs/learning_task.md, task 2)",
+            forecast_section(forecast)] if forecast else []),
         "## Melting points (NPH two-phase coexistence; mean ± standard error over replicas)",
         melting_table(melting, kinetics),
         "## Kinetic coefficients",
