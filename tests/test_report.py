@@ -84,6 +84,20 @@ def test_growth_section_says_plainly_whether_the_claim_holds():
     assert text.count("**does not hold**") == 2 and "more materials" in text
 
 
+def test_library_section_counts_families_names_the_excluded_and_links_the_figures(tmp_path):
+    from msgnn.workflow.report import library_section
+
+    lib = tmp_path / "data" / "library"
+    (lib / "figures").mkdir(parents=True)
+    (lib / "figures" / "mu_vs_kinetic_scale.png").write_bytes(b"\x89PNG")
+    pd.DataFrame({"material": ["Al_mm", "Fe_mm", "Cu_mishin1", "W_zhou"], "family": ["fcc", "bcc", "fcc", "bcc"],
+                  "excluded": ["", None, "", "cutoff beyond half the box"]}).to_csv(lib / "materials.csv", index=False)
+    text = library_section(lib / "materials.csv", tmp_path / "results" / "report")
+    assert text.startswith("3 materials measured (bcc 1, fcc 2), 1 excluded")
+    assert "- W_zhou: cutoff beyond half the box" in text
+    assert "(../../data/library/figures/mu_vs_kinetic_scale.png)" in text and "melting_point_vs" not in text
+
+
 def test_forecast_section_tabulates_every_target_and_model_and_says_synthetic():
     from msgnn.workflow.report import forecast_section
 

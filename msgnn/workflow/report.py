@@ -58,6 +58,7 @@ class ReportInputs:
     recovery: str | Path
     growth: list = ()             # results/growth/{split}/metrics.json (the growth task), if run
     forecast: list = ()           # results/forecast/metrics.json (the macroscale forecast), if run
+    library: list = ()            # the library's materials.csv the growth task read, if it exists
     loss_histories: list = ()     # results/train/<folder>/loss_history.csv of the torch models
 
 
@@ -291,6 +292,25 @@ FORECAST_TARGETS = {"final_nucleation_density_per_m2": "final nucleation density
                     "reactor_growth_rate_m_per_s": "reactor G", "reactor_nucleation_rate_per_m3_s": "reactor B0"}
 
 
+def library_section(materials_csv, out_dir) -> str:
+    """The materials library the learning tasks read: materials per family, the excluded ones
+    with their reasons, and its two figures (made by rule library), linked from out_dir."""
+    import os
+
+    lib = Path(materials_csv).parent
+    t = pd.read_csv(materials_csv)
+    excluded = t["excluded"].fillna("").astype(str).str.len() > 0
+    fams = ", ".join(f"{f} {n}" for f, n in t[~excluded].groupby("family").size().items())
+    rows = [f"{(~excluded).sum()} materials measured ({fams}), {excluded.sum()} excluded with the reason "
+            f"(`{lib}/materials.csv`, docs/library.md):"]
+    rows += [f"- {r.material}: {r.excluded}" for r in t[excluded].itertuples()]
+    for name, caption in (("mu_vs_kinetic_scale.png", "kinetic coefficient against the hard-sphere scale"),
+                          ("melting_point_vs_published.png", "coexistence Tm against published Tm")):
+        if (lib / "figures" / name).exists():
+            rows.append(f"\n![{caption}]({os.path.relpath(lib / 'figures' / name, out_dir)})")
+    return "\n".join(rows)
+
+
 def forecast_section(m: dict) -> str:
     """The macroscale forecast (msgnn.learn.forecast metrics): RMSE in log10 units per target and
     model with its interval, the best model per target; labelled synthetic."""
@@ -353,6 +373,7 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         "unless config pointed to real files (each stage's outputs say which).",
         "## Model accuracy (RMSE, log10 units; mean and 95 % CI over grouped folds)",
         metrics_table(metrics),
+        *(["## The materials library", library_section(inputs.library[0], out_dir)] if inputs.library else []),
         *(["## Growth of materials never seen in training (the materials library; docs/learning_task.md)",
             growth_section(growth, published()["seed_paper_claims"]["improvement_over_ann_svm_percent"]),
             "\n\n".join(f"![{k} parity](../growth/{k}/parity.png)" for k in growth)] if growth else []),
