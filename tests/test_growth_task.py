@@ -125,6 +125,28 @@ def test_an_untuned_budget_fits_every_model_at_its_stated_defaults(table):
     assert params == {**GNN_DEFAULTS, "epochs": 7, "levels": ["atom"]} and np.isnan(inner)
 
 
+def test_learned_models_fit_the_residual_of_the_collision_law(table):
+    """lomo.OnCollision: where v is C_class u exactly the residual is zero, so a learned model
+    reproduces the collision model; elsewhere its inner model sees v minus the physics."""
+    exact = table.assign(velocity_m_per_s=lomo.ScaledPhysics("collision_scale_m_per_s").fit(table).predict(table))
+    collision = lomo.make_growth_model("collision", {}, [], 0).fit(exact).predict(exact)
+    ridge = lomo.make_growth_model("ridge", lomo.DEFAULTS["ridge"], growth.SCALAR_INPUTS, 0).fit(exact)
+    assert isinstance(ridge, lomo.OnCollision) and np.allclose(ridge.predict(exact), collision, rtol=1e-9, atol=1e-9)
+    seen = {}
+
+    class Spy:
+        def fit(self, df):
+            seen["v"] = df["velocity_m_per_s"].to_numpy()
+            return self
+
+        def predict(self, df):
+            return np.zeros(len(df))
+
+    m = lomo.OnCollision(Spy()).fit(table)
+    assert np.allclose(seen["v"], table["velocity_m_per_s"] - m.physics_.predict(table))
+    assert not np.allclose(seen["v"], table["velocity_m_per_s"])
+
+
 def test_permuted_targets_score_no_better_than_the_mean(table):
     perm = table.copy()
     perm["velocity_m_per_s"] = np.random.default_rng(3).permutation(perm["velocity_m_per_s"].to_numpy())
