@@ -89,6 +89,7 @@ rule md_export_all:
 rule growth_all:
     input:
         expand(rules.growth_task.output.metrics, split=config["growth_task"]["splits"]),
+        rules.growth_studies.output.summary,
 
 
 rule forecast_all:

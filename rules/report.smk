@@ -29,6 +29,7 @@ rule report:
         growth=expand(rules.growth_task.output.metrics, split=config["growth_task"]["splits"]) if GROWTH_IN_REPORT else [],
         forecast=[rules.forecast_task.output.metrics] if FORECAST_IN_REPORT else [],
         library=[f"{GROWTH_LIBRARY}/materials.csv"] if GROWTH_IN_REPORT else [],
+        growth_studies=[rules.growth_studies.output.summary] if GROWTH_IN_REPORT else [],
     output:
         metrics="results/report/metrics.json",
         summary=report("results/report/report.md", category="Summary"),

@@ -92,6 +92,37 @@ rule growth_task:
         "../workflow_scripts/growth_task.py"
 
 
+rule growth_studies:
+    # the growth task's learning curve and tuning efficiency (GP against TPE and random search on
+    # the real objective); msgnn.learn.growth_studies, docs/learning_task.md
+    input:
+        tables=[f"{GROWTH_LIBRARY}/{t}.csv" for t in ("materials", "kinetics", "diffusivity")],
+    output:
+        curve="results/growth/learning_curve.csv",
+        curve_plot=report("results/growth/learning_curve.png", category="Growth task"),
+        tuning="results/growth/tuning_efficiency.csv",
+        tuning_plot=report("results/growth/tuning_efficiency.png", category="Growth task"),
+        summary="results/growth/studies.json",
+    params:
+        library=lambda w, input: str(Path(input.tables[0]).parent),
+        growth_task=SETTINGS.growth_task.to_dict(),
+        growth_studies=SETTINGS.growth_studies.to_dict(),
+        graphs=SETTINGS.graphs.to_dict(),
+        seed=config["seed"],
+    log:
+        "results/logs/growth/studies.log",
+    benchmark:
+        "results/benchmarks/growth/studies.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=240,
+    conda:
+        "../envs/model.yaml"
+    script:
+        "../workflow_scripts/growth_studies.py"
+
+
 rule forecast_task:
     # the macroscale forecast (issue 14, task 2; docs/learning_task.md): synthetic micrographs and
     # reactor logs of every library condition below Tm, nested leave-one-material-out

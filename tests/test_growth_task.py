@@ -254,3 +254,32 @@ def test_sampler_comparison_records_best_so_far_curves(table):
         assert (np.diff(g["best_so_far"]) <= 0).all() and g["best_so_far"].iloc[-1] == g["value"].min()
     reach = lomo.trials_to_reach(curves, at=6)
     assert reach["random"]["seeds_reaching"] in ("1/2", "2/2") and reach["gp"]["overhead_s_per_trial"] >= 0
+
+
+def test_growth_studies_write_the_learning_curve_and_the_samplers_trials_to_reach(tmp_path):
+    """Rule growth_studies' function on a small library: one learning-curve row per model, size
+    and seed; best-so-far curves per sampler; trials_to_random_best_of_N per sampler; figures."""
+    from msgnn.graphs.settings import GraphSettings
+    from msgnn.learn.growth_studies import run_growth_studies
+    from msgnn.learn.settings import GrowthStudiesSettings, GrowthTaskSettings
+
+    lib = write_library(tmp_path / "lib")
+    task = GrowthTaskSettings(library=str(lib), splits=["lomo"], models=["mean"], seeds=1, trials=0, inner_folds=2,
+                              gnn_epochs=5)
+    studies = GrowthStudiesSettings(learning_curve_models=["collision", "ridge"], learning_curve_sizes=[2, 4],
+                                    learning_curve_seeds=2, tuning_model="ridge", tuning_trials=6, tuning_seeds=2,
+                                    tuning_held_out="M3")
+    out = {k: tmp_path / f"{k}.{ext}" for k, ext in (("curve", "csv"), ("curve_png", "png"), ("tuning", "csv"),
+                                                     ("tuning_png", "png"), ("summary", "json"))}
+    summary = run_growth_studies(lib, task, studies, GraphSettings(8.0, 5.0), 0, *out.values())
+    curve = pd.read_csv(out["curve"])
+    assert len(curve) == 2 * 2 * 2 and sorted(curve["n_train_materials"].unique()) == [2, 4]
+    assert set(summary["learning_curve"]) == {"collision", "ridge"}
+    tuning = pd.read_csv(out["tuning"])
+    assert len(tuning) == 3 * 2 * 6 and summary["tuning_efficiency"]["held_out"] == "M3"
+    assert set(summary["trials_to_random_best_of_6"]) == {"gp", "tpe", "random"}
+    assert summary["tuning_efficiency"]["gp"]["overhead_s_per_trial"] > 0     # the GP's own time is counted
+    assert out["curve_png"].read_bytes()[:4] == out["tuning_png"].read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="tuning_held_out: 'Zz'"):
+        run_growth_studies(lib, task, GrowthStudiesSettings(**{**vars(studies), "tuning_held_out": "Zz"}),
+                           GraphSettings(8.0, 5.0), 0, *out.values())

@@ -98,6 +98,23 @@ def test_library_section_counts_families_names_the_excluded_and_links_the_figure
     assert "(../../data/library/figures/mu_vs_kinetic_scale.png)" in text and "melting_point_vs" not in text
 
 
+def test_growth_studies_section_says_whether_gp_needs_fewer_trials_than_random():
+    from msgnn.workflow.report import growth_studies_section
+
+    def studies(gp, gp_seeds):
+        return {"learning_curve": {"svr": {"2": 14.3, "16": 9.1}}, "learning_curve_unit": "LOMO RMSE (m/s)",
+                "tuning_efficiency": {"model": "svr", "held_out": "Ag_u3", "trials": 50, "seeds": 5,
+                                      "target_value": 12.5, "reference": "median best of 50 random trials",
+                                      "gp": {"median_trials": gp, "seeds_reaching": gp_seeds, "overhead_s_per_trial": 0.03},
+                                      "random": {"median_trials": 12.0, "seeds_reaching": "3/5", "overhead_s_per_trial": 4e-4}}}
+
+    text = growth_studies_section(studies(30.5, "2/5"))
+    assert "svr 2: 14.3, 16: 9.1" in text and "| gp | 30.5 | 2/5 | 0.03 |" in text
+    assert "**does not hold**" in text
+    assert "**holds**" in growth_studies_section(studies(6.0, "4/5"))
+    assert "**does not hold**" in growth_studies_section(studies(6.0, "1/5"))   # fewer trials, but fewer seeds get there
+
+
 def test_forecast_section_tabulates_every_target_and_model_and_says_synthetic():
     from msgnn.workflow.report import forecast_section
 

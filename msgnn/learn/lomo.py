@@ -349,19 +349,14 @@ def summarise(pred: pd.DataFrame, *, target_model: str | None = None) -> dict:
     return out
 
 
-def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int, predictions_csv, metrics_json,
-                    parity_png) -> dict:
-    """The growth task on the library for one split kind: every model of `settings`
-    (msgnn.learn.settings.GrowthTaskSettings) over `settings.seeds` seeds; writes the held-out
-    predictions, the metrics block (summarise) and a parity plot per family."""
-    from msgnn.io import write_json
+def growth_inputs(library_dir, models, graph_settings, seed: int):
+    """The growth table of the library and what `models` read: the input columns per model (the
+    scalar inputs; the learned baselines also the interface graphs' fixed descriptors) and, for the
+    MS-GNN variants, the interface graphs."""
     from msgnn.learn.growth import SCALAR_INPUTS, growth_table, interface_descriptors
 
-    models = list(settings.models)
     table = growth_table(library_dir)
     keys = sorted(set(zip(table["material"], table["orientation"])))
-    log.info("growth task (%s): %d rows, %d materials, %d interfaces; models %s", split, len(table),
-             table["material"].nunique(), len(keys), models)
     features = {m: SCALAR_INPUTS for m in models}
     if any(m in LEARNED and m not in GNN for m in models):
         desc = interface_descriptors(library_dir, keys, graph_settings)
@@ -373,6 +368,20 @@ def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int
         from msgnn.learn.growth_gnn import WINDOWS_PER_SNAPSHOT, interface_graphs
         graphs = interface_graphs(library_dir, keys, graph_settings, seed=seed,
                                   windows=WINDOWS_PER_SNAPSHOT if "msgnn_windows" in models else 0)
+    log.info("growth task: %d rows, %d materials, %d interfaces; models %s", len(table),
+             table["material"].nunique(), len(keys), list(models))
+    return table, features, graphs
+
+
+def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int, predictions_csv, metrics_json,
+                    parity_png) -> dict:
+    """The growth task on the library for one split kind: every model of `settings`
+    (msgnn.learn.settings.GrowthTaskSettings) over `settings.seeds` seeds; writes the held-out
+    predictions, the metrics block (summarise) and a parity plot per family."""
+    from msgnn.io import write_json
+
+    models = list(settings.models)
+    table, features, graphs = growth_inputs(library_dir, models, graph_settings, seed)
     budget = Budget(trials=settings.trials, inner_folds=settings.inner_folds, gnn_epochs=settings.gnn_epochs)
     pred = evaluate(table, features, models, split=split, seeds=[seed + i for i in range(settings.seeds)],
                     budget=budget, graphs=graphs, progress=log.info)
@@ -439,9 +448,10 @@ def sampler_comparison(df: pd.DataFrame, features, model: str, held_out: str, *,
                 spent = []
 
                 def objective(t):
+                    params = {**fixed, **search_space(t, model)}    # the sampler works here (lazily, at suggest)
                     t0 = time.time()
-                    v = inner_rmse(model, {**fixed, **search_space(t, model)}, train, features, budget.inner_folds,
-                                   seed, graphs, make=make_growth_model)
+                    v = inner_rmse(model, params, train, features, budget.inner_folds, seed, graphs,
+                                   make=make_growth_model)
                     spent.append(time.time() - t0)
                     return v
 

@@ -47,6 +47,22 @@ class GrowthTaskSettings(Settings):
 
 
 @dataclass(frozen=True)
+class GrowthStudiesSettings(Settings):
+    """config["growth_studies"]: the growth task's learning curve and tuning-efficiency study
+    (msgnn.learn.growth_studies); the budget of each fit is growth_task's."""
+
+    SECTION: ClassVar[tuple[str, ...]] = ("growth_studies",)
+
+    learning_curve_models: list
+    learning_curve_sizes: list
+    learning_curve_seeds: int
+    tuning_model: str
+    tuning_trials: int
+    tuning_seeds: int
+    tuning_held_out: str
+
+
+@dataclass(frozen=True)
 class ForecastTaskSettings(Settings):
     """config["forecast_task"]: the macroscale forecast's synthetic data and budget (msgnn.learn.forecast)."""
 

@@ -184,7 +184,8 @@ def stage_settings(config: dict) -> SimpleNamespace:
     """The typed settings of every rule, built from a validated config (rules/common.smk)."""
     from msgnn.graphs.settings import GraphSettings
     from msgnn.kinetics import ClassicalNucleation
-    from msgnn.learn.settings import ForecastTaskSettings, GrowthTaskSettings, TrainSettings, TuneScheduling, TuneSettings
+    from msgnn.learn.settings import (ForecastTaskSettings, GrowthStudiesSettings, GrowthTaskSettings, TrainSettings,
+                                      TuneScheduling, TuneSettings)
     from msgnn.md.settings import (BulkSettings, InterfaceSettings, KineticsSettings, Material, MeltingSettings,
                                    NucleationSettings, SlabSettings)
     from msgnn.microscopy.settings import AccuracySettings, ConditionSettings, MicrographSettings
@@ -207,6 +208,7 @@ def stage_settings(config: dict) -> SimpleNamespace:
         reactor_recovery=RecoveryStudy.from_section(config["reactor"]),
         train=TrainSettings.from_dict(config["train"]),
         growth_task=GrowthTaskSettings.from_dict(config["growth_task"]),
+        growth_studies=GrowthStudiesSettings.from_dict(config["growth_studies"]),
         forecast_task=ForecastTaskSettings.from_dict(config["forecast_task"]),
         tune=TuneSettings.from_section(config["tune"]),
         tune_scheduling=TuneScheduling.from_section(config["tune"]),

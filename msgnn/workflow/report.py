@@ -59,6 +59,7 @@ class ReportInputs:
     growth: list = ()             # results/growth/{split}/metrics.json (the growth task), if run
     forecast: list = ()           # results/forecast/metrics.json (the macroscale forecast), if run
     library: list = ()            # the library's materials.csv the growth task read, if it exists
+    growth_studies: list = ()     # results/growth/studies.json (learning curve, tuning efficiency), if run
     loss_histories: list = ()     # results/train/<folder>/loss_history.csv of the torch models
 
 
@@ -311,6 +312,30 @@ def library_section(materials_csv, out_dir) -> str:
     return "\n".join(rows)
 
 
+def growth_studies_section(s: dict) -> str:
+    """The learning curve and the samplers' tuning efficiency (msgnn.learn.growth_studies), said plainly."""
+    t = s["tuning_efficiency"]
+    rows = ["Learning curve (" + s["learning_curve_unit"] + "): " + "; ".join(
+        f"{m} " + ", ".join(f"{n}: {_fmt(v)}" for n, v in c.items()) for m, c in s["learning_curve"].items()) + ".",
+        f"Tuning efficiency on the real objective ({t['model']}'s inner-CV RMSE, {t['held_out']} held out, "
+        f"{t['seeds']} seeds of {t['trials']} trials per sampler): trials to reach the {t['reference']} "
+        f"({_fmt(t['target_value'])} m/s):",
+        "| sampler | median trials | seeds reaching it | sampler's own time per trial (s) |", "|---|---|---|---|"]
+    rows += [f"| {name} | {_fmt(t[name]['median_trials'])} | {t[name]['seeds_reaching']} | "
+             f"{_fmt(t[name]['overhead_s_per_trial'], 2)} |" for name in ("gp", "tpe", "random") if name in t]
+    gp, rnd = t.get("gp", {}), t.get("random", {})
+    if gp and rnd:
+        fewer = (gp.get("median_trials") is not None and rnd.get("median_trials") is not None
+                 and gp["median_trials"] < rnd["median_trials"]
+                 and int(gp["seeds_reaching"].split("/")[0]) >= int(rnd["seeds_reaching"].split("/")[0]))
+        rows.append(f"\nThe seed paper's claim that GP-BO needs fewer evaluations than random search "
+                    f"**{'holds' if fewer else 'does not hold'}** here"
+                    + ("." if fewer else f" on this objective ({t['model']}); the MS-GNN's own objective "
+                                         "(configs/full.yaml: growth_studies.tuning_model msgnn) may differ."))
+    rows += ["\n![learning curve](../growth/learning_curve.png)", "![tuning efficiency](../growth/tuning_efficiency.png)"]
+    return "\n".join(rows)
+
+
 def forecast_section(m: dict) -> str:
     """The macroscale forecast (msgnn.learn.forecast metrics): RMSE in log10 units per target and
     model with its interval, the best model per target; labelled synthetic."""
@@ -349,6 +374,11 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         g = read_json(p)
         growth[g.get("split", Path(p).parent.name)] = g
         metrics[g.get("split", Path(p).parent.name)] = g     # DESIGN.md: lomo.models.{name}.rmse.growth_rate ...
+    studies = read_json(inputs.growth_studies[0]) if inputs.growth_studies else None
+    if studies:
+        metrics.setdefault("tuning", {}).update({k: v for k, v in studies.items() if k.startswith("trials_to_")})
+        metrics["tuning"]["efficiency"] = studies["tuning_efficiency"]
+        metrics["learning_curve"] = studies["learning_curve"]
     forecast = read_json(inputs.forecast[0]) if inputs.forecast else None
     if forecast:
         metrics["forecast"] = forecast
@@ -377,6 +407,7 @@ def build(inputs: ReportInputs, out_dir) -> dict:
         *(["## Growth of materials never seen in training (the materials library; docs/learning_task.md)",
             growth_section(growth, published()["seed_paper_claims"]["improvement_over_ann_svm_percent"]),
             "\n\n".join(f"![{k} parity](../growth/{k}/parity.png)" for k in growth)] if growth else []),
+        *(["### Learning curve and tuning efficiency", growth_studies_section(studies)] if studies else []),
         *(["## Macroscale forecast: the late microstructure and reactor from an early frame (docs/learning_task.md, task 2)",
             forecast_section(forecast)] if forecast else []),
         "## Melting points (NPH two-phase coexistence; mean ± standard error over replicas)",
