@@ -35,6 +35,7 @@ CONDITIONAL_RULES = {"tune_worker": "runs only with tune.workers > 1",
                      "library": "library config only",
                      # the growth task reads the shipped library (docs/learning_task.md); not in `all` until it ships
                      "growth_task": "runs on data/library (snakemake growth_all)",
+                     "growth_studies": "runs on data/library (snakemake growth_all)",
                      "forecast_task": "runs on data/library (snakemake forecast_all)"}
 
 
