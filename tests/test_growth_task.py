@@ -212,7 +212,7 @@ def test_lateral_windows_are_extra_training_views_of_their_own_interface(tmp_pat
 def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
     """`snakemake growth_all` with the default config reads the library named by growth_task.library
     (a source folder: no rule of the default run writes it) and writes predictions, metrics and the
-    parity plot per split kind."""
+    parity plot per split kind, and the learning curve and tuning study."""
     import json
     import yaml
 
@@ -222,6 +222,8 @@ def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["growth_task"] = {"library": "lib", "splits": ["lofo"], "models": ["mean", "collision", "ridge"],
                           "seeds": 2, "trials": 2, "inner_folds": 2}
+    cfg["growth_studies"] = {"learning_curve_models": ["collision"], "learning_curve_sizes": [3],
+                             "learning_curve_seeds": 1, "tuning_model": "ridge", "tuning_trials": 4, "tuning_seeds": 1}
     (tmp_path / "override.yaml").write_text(yaml.safe_dump(cfg))
     run([*SNAKEMAKE, "--directory", tmp_path, "--configfile", "override.yaml", "--cores", "1", "growth_all"], cwd=tmp_path)
     m = json.loads((tmp_path / "results/growth/lofo/metrics.json").read_text())
@@ -230,6 +232,8 @@ def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
     pred = pd.read_csv(tmp_path / "results/growth/lofo/predictions.csv")
     assert len(pred) == 2 * 3 * 160 and set(pred["held_out"]) == {"fcc", "bcc", "hcp", "diamond"}
     assert (tmp_path / "results/growth/lofo/parity.png").stat().st_size > 5000
+    studies = json.loads((tmp_path / "results/growth/studies.json").read_text())
+    assert list(studies["learning_curve"]["collision"]) == ["3"] and "trials_to_random_best_of_4" in studies
 
 
 def test_the_documented_inputs_are_the_code_s_inputs():
