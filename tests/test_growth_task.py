@@ -39,7 +39,7 @@ def write_library(path, seed=0):
     """Ten materials whose v = C u(T) with C set by the entropy of fusion and the orientation class
     (the law the models should find), plus 5 % noise; each interface a small synthetic snapshot."""
     rng = np.random.default_rng(seed)
-    mats, kin, diff = [], [], []
+    mats, kin, diff, faces = [], [], [], []
     for i, fam in enumerate(FAMILIES):
         name, mass, tm = f"M{i}", rng.uniform(25, 200), rng.uniform(900, 3000)
         L = rng.uniform(0.8, 1.6) * growth.K_B * tm / growth.EV
@@ -53,13 +53,15 @@ def write_library(path, seed=0):
             (path / "interfaces").mkdir(parents=True, exist_ok=True)
             write_interface(path / "interfaces" / f"{name}_{o}.npz", rng)
             C = 0.2 + 0.4 * (s - 0.8) + (0.25 if (fam, o) in growth.CLOSE_PACKED else 0.0)
+            faces.append({"material": name, "orientation": o, "fluctuation_mu_m_per_s_per_K": rng.uniform(0.1, 1.0),
+                          "tm_check_velocity_m_per_s": rng.normal(0, 5)})
             for f in FRACTIONS:
                 T = round(f * tm)
                 u = growth.collision_scale(T, mass, tm, L)
                 kin.append({"material": name, "orientation": o, "temperature_K": T,
                             "velocity_m_per_s": C * u * (1 + 0.05 * rng.standard_normal()), "stderr_m_per_s": 1.0})
         diff += [{"material": name, "temperature_K": round(f * tm), "diffusivity_m2_per_s": 3e-9 * f} for f in FRACTIONS]
-    for name, rows in (("materials", mats), ("kinetics", kin), ("diffusivity", diff)):
+    for name, rows in (("materials", mats), ("kinetics", kin), ("diffusivity", diff), ("interfaces", faces)):
         pd.DataFrame(rows).to_csv(path / f"{name}.csv", index=False)
     return path
 
@@ -74,6 +76,9 @@ def test_no_input_comes_from_the_growth_runs(tmp_path):
     kin["velocity_m_per_s"] = np.random.default_rng(1).normal(size=len(kin)) * 100
     kin["stderr_m_per_s"] = 7.0
     kin.to_csv(lib / "kinetics.csv", index=False)
+    faces = pd.read_csv(lib / "interfaces.csv", dtype={"orientation": str})     # nor the interface runs' Tm check
+    faces["tm_check_velocity_m_per_s"] = 99.0
+    faces.to_csv(lib / "interfaces.csv", index=False)
     after = growth.growth_table(lib)
     pd.testing.assert_frame_equal(before[growth.KEY + growth.SCALAR_INPUTS], after[growth.KEY + growth.SCALAR_INPUTS])
     assert not np.allclose(before["velocity_m_per_s"], after["velocity_m_per_s"])
@@ -85,6 +90,12 @@ def test_an_excluded_material_and_a_missing_diffusivity(tmp_path):
     mats.loc[0, "excluded"] = "classifier fails"
     mats.to_csv(lib / "materials.csv", index=False)
     assert "M0" not in set(growth.growth_table(lib)["material"])
+    faces = pd.read_csv(lib / "interfaces.csv", dtype={"orientation": str})
+    faces.loc[faces["material"] == "M2", "fluctuation_mu_m_per_s_per_K"] = np.nan  # an interface run too short
+    faces.to_csv(lib / "interfaces.csv", index=False)
+    with pytest.raises(Exception, match=r"interfaces.csv.*no fluctuation_mu_m_per_s_per_K for \[\('M2', '100'\)"):
+        growth.growth_table(lib)
+    faces.fillna(0.5).to_csv(lib / "interfaces.csv", index=False)
     diff = pd.read_csv(lib / "diffusivity.csv")
     diff[diff["material"] != "M1"].to_csv(lib / "diffusivity.csv", index=False)   # M0 is excluded: M1
     with pytest.raises(Exception, match="diffusivity.csv.*no liquid diffusivity"):

@@ -90,6 +90,8 @@ def test_library_ships_interfaces_figures_and_provenance(library):
     # at its own Tm an interface moves slower than at the growth temperatures (smoke-scale Tm: one short replica)
     fastest = pd.read_csv(library / "kinetics.csv").groupby("material")["velocity_m_per_s"].apply(lambda v: v.abs().max())
     assert (faces["tm_check_velocity_m_per_s"].abs() < faces["material"].map(fastest)).all()
+    # the interfaces' random walk at Tm needs more than these smoke-scale 4 ps: no number rather than noise
+    assert faces["interface_diffusivity_A2_per_ps"].isna().all() and faces["fluctuation_mu_m_per_s_per_K"].isna().all()
     d = pd.read_csv(library / "diffusivity.csv")
     assert ((d["diffusivity_m2_per_s"] > 1e-10) & (d["diffusivity_m2_per_s"] < 5e-8)).all()
 

@@ -13,6 +13,9 @@ msgnn.md.library). Inputs, each with the file it is read from and the run that p
   atomic + cluster graphs (msgnn.graphs.atomic) for the MS-GNN, and for the other models the
   same graphs as fixed descriptors (mean, std, min, max of every node and edge feature).
 
+* the random walk of those interfaces at Tm (interfaces.csv, md_interface): the kinetic
+  coefficient it implies by the fluctuation-dissipation relation (msgnn.md.fit).
+
 Nothing is read from the growth runs but the target, and nothing from kinetics.csv but the
 target and the row's key (material, orientation, temperature). The interface runs' velocity at
 Tm (interfaces.csv `tm_check_*`) is a check of Tm and never read.
@@ -64,6 +67,10 @@ INPUTS = [
     *[Input(f"family_{f}", "materials.csv", f"family == {f}", "config lattice") for f in FAMILIES],
     Input("collision_scale_m_per_s", "materials.csv + kinetics.csv key", "sqrt(3 k_B T/m) (1 - exp(-L dT/(k_B T Tm)))", "md_descriptors, md_melting, config"),
     Input("wilson_frenkel_scale_m_per_s", "materials.csv + diffusivity.csv", "D(T)/rdf peak (1 - exp(-L dT/(k_B T Tm)))", "md_descriptors, md_melting, config"),
+    Input("fluctuation_mu_m_per_s_per_K", "interfaces.csv", "fluctuation_mu_m_per_s_per_K: mu from the random walk of the interfaces at Tm",
+          "md_interface (stationary interface at Tm), md_descriptors"),
+    Input("fluctuation_scale_m_per_s", "interfaces.csv + kinetics.csv key + materials.csv", "fluctuation mu x (Tm - T)",
+          "md_interface, md_descriptors, md_melting, config"),
     Input("interface graph descriptors", "interfaces/{material}_{orientation}.npz", "msgnn.graphs.atomic graph of each snapshot -> mean/std/min/max of its features", "md_interface (stationary interface at Tm)"),
 ]
 TARGET = Input("velocity_m_per_s", "kinetics.csv", "velocity_m_per_s (replica mean)", "md_run -> md_kinetics (growth runs)")
@@ -120,6 +127,15 @@ def growth_table(library_dir) -> pd.DataFrame:
     if missing:
         raise InputFileError(lib / "diffusivity.csv", f"no liquid diffusivity at growth temperature(s) {missing[:5]}")
     D = np.array([d[k] for k in zip(rows["material"], rows["temperature_K"])], float)
+    faces = _read(lib, "interfaces.csv").set_index(["material", "orientation"])["fluctuation_mu_m_per_s_per_K"]
+    missing = sorted(set(zip(rows["material"], rows["orientation"])) - set(faces.index))
+    if missing:
+        raise InputFileError(lib / "interfaces.csv", f"no interface at Tm for {missing[:5]}")
+    mu_f = np.array([faces[k] for k in zip(rows["material"], rows["orientation"])], float)
+    if not np.isfinite(mu_f).all():
+        bad = sorted({k for k, x in zip(zip(rows["material"], rows["orientation"]), mu_f) if not np.isfinite(x)})
+        raise InputFileError(lib / "interfaces.csv", f"no fluctuation_mu_m_per_s_per_K for {bad[:5]} "
+                                                     "(an interface run too short for its random walk)")
     X = {
         "mass_amu": mass, "melting_point_K": Tm, "latent_heat_eV_per_atom": L,
         "entropy_of_fusion_kB": L * EV / (K_B * Tm),
@@ -133,6 +149,7 @@ def growth_table(library_dir) -> pd.DataFrame:
         **{f"family_{f}": (rows["family"] == f).to_numpy(float) for f in FAMILIES},
         "collision_scale_m_per_s": collision_scale(T, mass, Tm, L),
         "wilson_frenkel_scale_m_per_s": D / (m["liquid_rdf_peak_A"].to_numpy(float) * 1e-10) * driving_force_factor(T, Tm, L),
+        "fluctuation_mu_m_per_s_per_K": mu_f, "fluctuation_scale_m_per_s": mu_f * (Tm - T),
     }
     out = pd.concat([rows[KEY], pd.DataFrame(X)], axis=1)
     out["target_scale_m_per_s"] = out["collision_scale_m_per_s"]

@@ -9,6 +9,8 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * mean: the mean training velocity (ignores every input);
 * collision: v = C u, one C per orientation class (closest-packed or not), least squares;
 * wilson_frenkel: v = C D/lambda (1 - exp(-dmu/kT)), lambda the liquid's g(r) peak, one C per class;
+* fluctuation: v = C mu_f (Tm - T), mu_f the kinetic coefficient implied by the random walk of the
+  material's interfaces at Tm (msgnn.md.fit.fluctuation_kinetic_coefficient), one C per class;
 * ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
   descriptors, standardised inside each training fold;
 * every learned model (these and the MS-GNN's) fits the residual of the collision model fitted on
@@ -39,7 +41,7 @@ from threadpoolctl import threadpool_limits
 from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
-PHYSICS = ("mean", "collision", "wilson_frenkel")
+PHYSICS = ("mean", "collision", "wilson_frenkel", "fluctuation")
 LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows")
 GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_paper")
 # MS-GNN variants: fixed settings on top of the tuned (or, for the paper's, given) parameters
@@ -164,6 +166,8 @@ def make_model(model: str, params: dict, features: list[str], seed: int, graphs:
         return ScaledPhysics("collision_scale_m_per_s")
     if model == "wilson_frenkel":
         return ScaledPhysics("wilson_frenkel_scale_m_per_s")
+    if model == "fluctuation":
+        return ScaledPhysics("fluctuation_scale_m_per_s")
     return Learned(model, params, features, seed)
 
 

@@ -11,7 +11,9 @@ data/library/ (rule `library`, configs/library.yaml; docs/library.md).
 - diffusivity.csv: the liquid's D(T) at each slab temperature.
 - interfaces.csv and interfaces/{material}_{orientation}.npz: the stationary interface at Tm
   (positions, cell, solid flags, structure types; float32, compressed): the model's atomic-scale
-  input; the table keeps each interface run's velocity at Tm as a check of Tm (not an input).
+  input; the table keeps each interface run's velocity at Tm as a check of Tm (not an input) and
+  the random walk of its interfaces there with the kinetic coefficient it implies (the
+  fluctuation estimate of mu: an input).
 
 A material is excluded, with the reason, when the config says so (`library_exclude`: a run that
 cannot be done, named by whoever saw it fail) or when a check here fails: the classifier cannot tell
@@ -28,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from msgnn.io import read_json_object, save_figure, write_json
-from msgnn.kinetics import AMU, hard_sphere_mu, kinetic_scale
+from msgnn.kinetics import AMU, EV, hard_sphere_mu, kinetic_scale
+from msgnn.md.fit import fluctuation_kinetic_coefficient, interface_diffusivity
 from msgnn.md.settings import Material
 from msgnn.md.snapshots import PER_FILE_KEYS, read_snapshots
 from msgnn.md.structure import STRUCTURE_TYPES
@@ -123,6 +126,19 @@ def interface_arrays(snapshots_path) -> dict:
     return {k: v if k in PER_FILE_KEYS else v.astype(small.get(k, np.float32)) for k, v in s.items()}
 
 
+def interface_fluctuation(run: dict, row: dict) -> dict:
+    """The random walk of the interfaces of a run at Tm (msgnn.md.fit.interface_diffusivity, the mean of
+    both interfaces) and the kinetic coefficient it implies (fluctuation_kinetic_coefficient), with the
+    material's crystal volume and latent heat at Tm (`row`: its materials.csv row)."""
+    series, area_A2 = run["solid_count_series"], run["interface_area_m2"] * 1e20
+    n_solid_per_A3 = 1.0 / row["crystal_volume_per_atom_A3"]
+    D = float(np.mean([interface_diffusivity(series["time_ps"], series[side], area_A2, n_solid_per_A3)
+                       for side in ("n_solid_lower", "n_solid_upper")]))
+    L_v = row["latent_heat_eV_per_atom"] * EV * n_solid_per_A3 * 1e30
+    return {"interface_diffusivity_A2_per_ps": D,
+            "fluctuation_mu_m_per_s_per_K": fluctuation_kinetic_coefficient(D, L_v, area_A2, row["melting_point_K"])}
+
+
 def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by_config: dict[str, str],
             out_dir, provenance_files=()) -> dict:
     """Write data/library/ from each material's result files (`inputs[name]`: melting, descriptors,
@@ -153,10 +169,12 @@ def collect(materials: dict[str, Material], inputs: dict[str, dict], excluded_by
             with open(out / "interfaces" / f"{name}_{o}.npz", "wb") as fh:
                 np.savez_compressed(fh, **arrays)
             run = read_json_object(run_json)
-            # the interface run's velocity at Tm: ~0 if Tm is right (a check of Tm, never a model input)
+            # the interface run's velocity at Tm: ~0 if Tm is right (a check of Tm, never a model input);
+            # its random walk there: the fluctuation estimate of mu (an input of the growth task)
             faces.append({"material": name, "orientation": o, "file": f"interfaces/{name}_{o}.npz",
                           "temperature_K": run["temperature_K"], "n_atoms": run["n_atoms"],
                           "snapshots": int(arrays["positions_A"].shape[0]),
+                          **interface_fluctuation(run, row),
                           "tm_check_velocity_m_per_s": run["velocity_m_per_s"],
                           "tm_check_stderr_m_per_s": run["stderr_m_per_s"]})
         if row["excluded"]:
