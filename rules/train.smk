@@ -135,6 +135,7 @@ rule forecast_task:
     params:
         library=lambda w, input: str(Path(input.tables[0]).parent),
         forecast_task=SETTINGS.forecast_task.to_dict(),
+        graphs=SETTINGS.graphs.to_dict(),
         noise=SETTINGS.microscopy_condition.noise,
         blur_px=SETTINGS.microscopy_condition.blur_px,
         reactor=SETTINGS.reactor_log.to_dict(),

@@ -109,8 +109,8 @@ def test_leave_one_material_out_beats_the_mean(table, lomo_predictions):
         assert lo <= m["jmak"] <= hi and r["n_materials"] == 10
 
 
-def test_the_ms_gnn_reads_each_row_s_early_facet_graph_and_beats_the_mean(table, graphs):
-    """model msgnn: MSGNN(levels=("facet",)) on the early frame's facet graph with the scalar inputs
+def test_the_facet_level_alone_reads_each_row_s_early_facet_graph_and_beats_the_mean(table, graphs):
+    """model msgnn_facets: MSGNN(levels=("facet",)) on the early frame's facet graph with the scalar inputs
     as conditions, tuned like ridge/gbt (lomo.tune, the GNN search space); a held-out material's
     predictions are finite and beat the mean on the final nucleation density."""
     from msgnn.learn.forecast_gnn import ForecastGNN, early_samples
@@ -121,15 +121,15 @@ def test_the_ms_gnn_reads_each_row_s_early_facet_graph_and_beats_the_mean(table,
     samples = early_samples(graphs)
     assert all(s["atom"].x.shape[0] == 0 and s["cluster"].x.shape[0] == 0 for s in samples.values())
     target = "final_nucleation_density_per_m2"
-    pred = forecast.evaluate(table, ["mean", "msgnn"], seeds=[0], targets=[target], graphs=graphs,
+    pred = forecast.evaluate(table, ["mean", "msgnn_facets"], seeds=[0], targets=[target], graphs=graphs,
                              budget=lomo.Budget(trials=1, inner_folds=2, gnn_epochs=60))
-    g = pred[pred["model"] == "msgnn"]
+    g = pred[pred["model"] == "msgnn_facets"]
     assert np.isfinite(g["log10_predicted"]).all() and set(g["held_out"]) == set(table["material"])
     assert (g["material"] == g["held_out"]).all() and g["params"].str.contains("'epochs': 60").all()
     m = {k: v["rmse_log10"] for k, v in forecast.summarise(pred)[target]["models"].items()}
-    assert m["msgnn"] < 0.3 * m["mean"], m
+    assert m["msgnn_facets"] < 0.3 * m["mean"], m
     with pytest.raises(ValueError, match="facet graphs"):
-        forecast.evaluate(table, ["msgnn"], targets=[target])
+        forecast.evaluate(table, ["msgnn_facets"], targets=[target])
     # the facet level is read: the same rows with other facet graphs give other predictions
     df = forecast._lomo_frame(table, target)
     params = {"hidden": 16, "layers_per_scale": 1, "attention_dim": 8, "lr": 3e-3, "weight_decay": 1e-5, "epochs": 20}
@@ -176,3 +176,37 @@ def test_the_workflow_runs_the_forecast_task_on_a_library_folder(tmp_path):
     assert all(set(r["models"]) == {"mean", "jmak"} for r in m["targets"].values())
     table = pd.read_csv(tmp_path / "results/forecast/table.csv")
     assert table["synthetic"].all() and len(pd.read_csv(tmp_path / "results/forecast/predictions.csv")) == 4 * 2 * 60
+
+
+def test_the_three_level_ms_gnn_reads_the_interface_and_the_early_frame(library, table, graphs):
+    """model msgnn: each row joins its material's interface at Tm (atoms, clusters) with its early
+    frame's facets, with cross-scale attention between them; msgnn_noattention drops the attention.
+    Both beat the mean on a held-out material; the prediction moves with the interface graphs and
+    with the facet graphs; without attention the facets still count (through their pooling)."""
+    from msgnn.graphs.settings import GraphSettings
+    from msgnn.learn.forecast_gnn import ForecastMSGNN, early_samples
+    from msgnn.learn.growth_gnn import interface_graphs
+
+    interfaces = interface_graphs(library, sorted(set(zip(table["material"], table["orientation"]))),
+                                  GraphSettings(interface_width_A=8.0, cluster_size_A=5.0))
+    target = "final_nucleation_density_per_m2"
+    pred = forecast.evaluate(table, ["mean", "msgnn", "msgnn_noattention"], seeds=[0], targets=[target], graphs=graphs,
+                             interfaces=interfaces, budget=lomo.Budget(trials=0, gnn_epochs=40))
+    m = {k: v["rmse_log10"] for k, v in forecast.summarise(pred)[target]["models"].items()}
+    assert m["msgnn"] < 0.3 * m["mean"] and m["msgnn_noattention"] < 0.3 * m["mean"], m
+    assert pred[pred["model"] == "msgnn_noattention"]["params"].str.contains("'cross_attention': False").all()
+    with pytest.raises(ValueError, match="interface graphs"):
+        forecast.evaluate(table, ["msgnn"], targets=[target], graphs=graphs)
+
+    df = forecast._lomo_frame(table, target)
+    samples = early_samples(graphs)
+    params = {"hidden": 16, "layers_per_scale": 1, "attention_dim": 8, "lr": 3e-3, "weight_decay": 1e-5, "epochs": 15}
+    fitted = ForecastMSGNN(params, samples, interfaces, forecast.FEATURES, 0).fit(df)
+    base = fitted.predict(df)
+    keys = list(interfaces)
+    fitted.interfaces = {k: fitted.interfaces[keys[(i + 1) % len(keys)]] for i, k in enumerate(keys)}   # other atoms
+    assert not np.allclose(fitted.predict(df), base)
+    fitted = ForecastMSGNN(params, samples, interfaces, forecast.FEATURES, 0).fit(df)
+    rows = list(samples)
+    fitted.samples = {k: samples[rows[i]] for k, i in zip(rows, np.random.default_rng(0).permutation(len(rows)))}
+    assert not np.allclose(fitted.predict(df), base)                                                  # other facets

@@ -242,18 +242,21 @@ def _lomo_frame(table: pd.DataFrame, target: str) -> pd.DataFrame:
 
 
 def evaluate(table: pd.DataFrame, models=("mean", "jmak", "ridge", "gbt"), *, seeds=(0,), budget=lomo.Budget(),
-             targets=None, features=FEATURES, graphs: dict | None = None, progress=None) -> pd.DataFrame:
+             targets=None, features=FEATURES, graphs: dict | None = None, interfaces: dict | None = None,
+             progress=None) -> pd.DataFrame:
     """Leave-one-material-out predictions of log10 of every target: per target, seed, held-out
     material and model (tuned like the growth task: lomo.tune inside the training materials; the
     MS-GNN "msgnn" with the GNN search space and budget.gnn_epochs, like the growth task's).
-    `graphs`: the early facet graphs filled in by forecast_table, needed by "msgnn".
+    `graphs`: the early facet graphs filled in by forecast_table, needed by the MS-GNN models;
+    `interfaces`: (material, orientation) -> the interface graphs, needed by "msgnn" and "msgnn_noattention".
     Columns: KEY, target, log10_measured, log10_predicted, model, seed, held_out, params."""
     out, make = [], lomo.make_model
-    if "msgnn" in models:
-        from msgnn.learn.forecast_gnn import early_samples, model_factory
-        if graphs is None:
-            raise ValueError("the msgnn model needs the early facet graphs (forecast_table's `graphs`)")
-        graphs, make = early_samples(graphs), model_factory
+    from msgnn.learn.forecast_gnn import GNN_MODELS, early_samples, model_factory
+    if set(models) & set(GNN_MODELS):
+        if graphs is None or (interfaces is None and set(models) - {"msgnn_facets"} & set(GNN_MODELS)):
+            raise ValueError("the MS-GNN models need the early facet graphs (forecast_table's `graphs`) and, "
+                             "with atoms, the interface graphs (growth_gnn.interface_graphs)")
+        graphs, make = {"facets": early_samples(graphs), "interfaces": interfaces}, model_factory
     with threadpool_limits(1):
         for target in targets or [t.name for t in TARGETS]:
             df = _lomo_frame(table[np.isfinite(table[target]) & (table[target] > 0)], target)
@@ -291,7 +294,8 @@ def summarise(pred: pd.DataFrame) -> dict:
 
 
 def run_forecast_task(library_dir, task, noise: float, blur_px: float, generator: LogGenerator,
-                      nucleation: ClassicalNucleation, seed: int, table_csv, predictions_csv, metrics_json) -> dict:
+                      nucleation: ClassicalNucleation, seed: int, table_csv, predictions_csv, metrics_json,
+                      graph_settings=None) -> dict:
     """Rule forecast_task: the synthetic table of the library (`task`: ForecastTaskSettings; the
     micrographs' noise and blur: config microscopy), the leave-one-material-out predictions of every
     model in `task.models` over `task.seeds` seeds, and the metrics (summarise)."""
@@ -302,9 +306,14 @@ def run_forecast_task(library_dir, task, noise: float, blur_px: float, generator
                                 reactor_fit=task.reactor_fit)
     graphs = {}
     table = forecast_table(library_dir, settings, generator, nucleation, seed, graphs=graphs)
+    interfaces = None
+    if {"msgnn", "msgnn_noattention"} & set(task.models):
+        from msgnn.learn.growth_gnn import interface_graphs
+        interfaces = interface_graphs(library_dir, sorted(set(zip(table["material"], table["orientation"]))),
+                                      graph_settings, seed=seed)
     pred = evaluate(table, list(task.models), seeds=[seed + i for i in range(task.seeds)],
                     budget=lomo.Budget(trials=task.trials, inner_folds=task.inner_folds, gnn_epochs=task.gnn_epochs),
-                    graphs=graphs, progress=log.info)
+                    graphs=graphs, interfaces=interfaces, progress=log.info)
     metrics = {"synthetic": True, "split": "lomo", "unit": "log10", "targets": summarise(pred),
                "n_conditions": len(table), "skipped": [list(s) for s in table.attrs["skipped"]],
                "seconds_per_condition": table.attrs["seconds_per_condition"], "settings": vars(settings) | {

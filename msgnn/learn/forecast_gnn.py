@@ -1,18 +1,21 @@
-"""The MS-GNN as a model of the macroscale forecast (msgnn.learn.forecast, model "msgnn").
+"""The MS-GNN as a model of the macroscale forecast (msgnn.learn.forecast).
 
-Each row (one library condition) has its own graph: the facet graph of its early in-situ frame
-(forecast_table's `graphs`; facet_graph of the crystals found by crystal_masks, lengths and areas
-as log10 by msgnn.learn.dataset.make_sample), read whole by the MS-GNN's facet level
-(MSGNN(levels=("facet",)): the atom and cluster levels are empty and contribute zeros). The scalar
-inputs (forecast.FEATURES: the early frame's summaries and Avrami estimates, the set-points, the
-growth task's atomic inputs) are its conditions vector. One model per target, like the forecast's
-other models; it fits the log10 target standardised with the training rows' mean and spread.
-Scaling, model construction and the training loop are GrowthGNN's (msgnn.learn.growth_gnn.GNNRegressor).
+* "msgnn": all three levels, with cross-scale attention (ForecastMSGNN). Each row (one library
+  condition) joins the stationary interface of its material at Tm (atoms -> clusters, the growth
+  task's graphs, msgnn.learn.growth_gnn.interface_graphs) with the facet graph of its early in-situ
+  frame (facets); the interface's convolutions run once per interface and epoch and every row's
+  facets and clusters attend to each other (MSGNN.embed_rows). The interface a row reads is one
+  snapshot per epoch in training, the mean over snapshots in prediction, as in the growth task.
+* "msgnn_noattention" (ablation): the same without cross-scale attention.
+* "msgnn_facets" (ablation): the facet level alone (ForecastGNN: MSGNN(levels=("facet",)), the
+  atom and cluster levels empty), the material's atomic inputs only as conditions.
 
-Why not the interface graphs too: the growth task's atomic and cluster levels are one graph per
-(material, orientation), and cross-scale attention needs them inside each row's sample, so every
-row would carry a ~300-atom interface; the nested evaluation (trials x inner folds x materials x
-targets fits) then costs tens of times more on a CPU. The material's atomic inputs enter as conditions.
+The scalar inputs (forecast.FEATURES: the early frame's summaries and Avrami estimates, the
+set-points, the growth task's atomic inputs) are the conditions vector. One model per target, like
+the forecast's other models; each fits the log10 target standardised with the training rows' mean
+and spread. Scaling, model construction and the training loop are GNNRegressor's
+(msgnn.learn.growth_gnn). Cost: the three-level model's epoch is dominated by the interfaces'
+atoms (once per interface, not per row).
 """
 from __future__ import annotations
 
@@ -38,10 +41,16 @@ def early_samples(graphs: dict) -> dict:
     return {k: make_sample(EMPTY_ATOMIC, g, [], []) for k, g in graphs.items()}
 
 
+GNN_MODELS = ("msgnn", "msgnn_noattention", "msgnn_facets")
+
+
 def model_factory(model: str, params: dict, features: list[str], seed: int, samples: dict | None = None):
-    """lomo.make_model for the forecast: "msgnn" is ForecastGNN, every other model lomo's."""
-    if model == "msgnn":
-        return ForecastGNN(params, samples, features, seed)
+    """lomo.make_model for the forecast: the MS-GNN variants (GNN_MODELS) read `samples`
+    ({"facets": early_samples, "interfaces": growth_gnn.interface_graphs}); every other model is lomo's."""
+    if model == "msgnn_facets":
+        return ForecastGNN(params, samples["facets"], features, seed)
+    if model in GNN_MODELS:
+        return ForecastMSGNN(params, samples["facets"], samples["interfaces"], features, seed)
     return lomo.make_model(model, params, features, seed)
 
 
@@ -74,7 +83,7 @@ class ForecastGNN(GNNRegressor):
         self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
         batch = self._batch(df)                   # one graph per row, the same every epoch
         n = len(df)
-        self._train(lambda: batch, torch.arange(n, device=self.device), self._cond(cond_raw),
+        self._train(lambda: self.model.embed(batch), self._cond(cond_raw),
                     torch.tensor((y - self.y_mean_) / self.y_sd_, dtype=torch.float32, device=self.device),
                     torch.ones(n, device=self.device))
         return self
@@ -85,3 +94,59 @@ class ForecastGNN(GNNRegressor):
         z = self.model.readout(self.model.embed(self._batch(df)), self._cond(df[self.features].to_numpy(float)))
         y = z[:, 0].cpu().numpy().astype(float) * self.y_sd_ + self.y_mean_
         return y * df["target_scale_m_per_s"].to_numpy(float)
+
+
+class ForecastMSGNN(GNNRegressor):
+    """The three-level forecast model ("msgnn"; "msgnn_noattention" with params cross_attention False):
+    fit(df) / predict(df) on forecast rows in lomo's frame, like ForecastGNN."""
+
+    facet_fields = (("facet", "x"), (("facet", "adj", "facet"), "edge_attr"))
+
+    def __init__(self, params: dict, samples: dict, interfaces: dict, features: list[str], seed: int, *,
+                 epochs: int = 150, device: str = "auto"):
+        super().__init__(params, features, seed, epochs, device)
+        self.samples = samples
+        self.interfaces = {k: [g for g in v if getattr(g, "view_kind", "snapshot") == "snapshot"]
+                           for k, v in interfaces.items()}
+
+    def _rows(self, df: pd.DataFrame):
+        from msgnn.learn.forecast import KEY
+        keys = sorted(set(zip(df["material"], df["orientation"])))
+        rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
+        facets = Batch.from_data_list([self._scaled(self.samples[k]) for k in zip(*(df[c] for c in KEY))]).to(self.device)
+        return keys, rows, facets
+
+    def _interfaces(self, keys, pick):
+        return Batch.from_data_list([self._scaled(self.interfaces[k][pick(k)]) for k in keys]).to(self.device)
+
+    def fit(self, df: pd.DataFrame):
+        from msgnn.learn.forecast import KEY
+        seed_everything(self.seed)
+        rng = np.random.default_rng(self.seed)
+        keys = sorted(set(zip(df["material"], df["orientation"])))
+        cond_raw = df[self.features].to_numpy(float)
+        self._fit_scaling((g for k in keys for g in self.interfaces[k]), cond_raw)
+        self._fit_node_stats([self.samples[k] for k in zip(*(df[c] for c in KEY))], self.facet_fields)
+        first, micrograph = self.interfaces[keys[0]][0].clone(), self.samples[next(zip(*(df[c] for c in KEY)))]
+        for key, attr in self.facet_fields:          # the input widths of both parts
+            setattr(first[key], attr, getattr(micrograph[key], attr))
+        self._build_model(first)
+        y = df["velocity_m_per_s"].to_numpy(float) / df["target_scale_m_per_s"].to_numpy(float)
+        self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
+        keys, rows, facets = self._rows(df)
+        self._train(lambda: self.model.embed_rows(
+                        self._interfaces(keys, lambda k: int(rng.integers(len(self.interfaces[k])))), facets, rows),
+                    self._cond(cond_raw),
+                    torch.tensor((y - self.y_mean_) / self.y_sd_, dtype=torch.float32, device=self.device),
+                    torch.ones(len(df), device=self.device))
+        return self
+
+    @torch.no_grad()
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        self.model.eval()
+        keys, rows, facets = self._rows(df)
+        cond = self._cond(df[self.features].to_numpy(float))
+        n = min(len(self.interfaces[k]) for k in keys)
+        z = np.mean([self.model.readout(self.model.embed_rows(self._interfaces(keys, lambda k: i), facets, rows),
+                                        cond)[:, 0].cpu().numpy() for i in range(n)], axis=0)
+        return (z.astype(float) * self.y_sd_ + self.y_mean_) * df["target_scale_m_per_s"].to_numpy(float)

@@ -94,7 +94,7 @@ class GNNRegressor:
     forecast's msgnn.learn.forecast_gnn.ForecastGNN): node and edge features standardised with the
     training graphs' statistics (`node_fields`), the conditions standardised with the training
     rows', the MSGNN built with a graph's input widths and the full-batch Adam loop on
-    readout(embed(batch)[rows], cond) with a weighted squared error. `device` "auto": a GPU where
+    readout(embedding of each row, cond) with a weighted squared error. `device` "auto": a GPU where
     there is one (msgnn.learn.train.resolve_device)."""
 
     node_fields = NODE_FIELDS
@@ -107,14 +107,18 @@ class GNNRegressor:
     def _fit_scaling(self, graphs, cond_raw):
         """`graphs`: the training graphs (an iterable); `cond_raw`: the training rows' conditions."""
         self.node_stats = {}
+        self._fit_node_stats(graphs, self.node_fields)
+        self.cond_scaler = StandardScaler().fit(cond_raw)
+
+    def _fit_node_stats(self, graphs, fields):
+        """Mean and spread of each (store, attribute) of `fields` over `graphs`, added to node_stats."""
         graphs = list(graphs)
-        for key, attr in self.node_fields:
+        for key, attr in fields:
             x = torch.cat([getattr(g[key], attr) for g in graphs])
             if not len(x):          # e.g. no crystal touches another in any training frame
                 continue
             sd = x.std(0, unbiased=False)
             self.node_stats[(key, attr)] = (x.mean(0), torch.where(sd > 1e-6 * x.mean(0).abs(), sd, torch.ones_like(sd)))
-        self.cond_scaler = StandardScaler().fit(cond_raw)
 
     def _scaled(self, g):
         s = g.clone()
@@ -132,19 +136,21 @@ class GNNRegressor:
                            first["facet", "adj", "facet"].edge_attr.shape[1], len(self.features),
                            hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
                            attention_dim=int(p["attention_dim"]), n_targets=n_targets,
-                           levels=tuple(p.get("levels", self.levels))).to(self.device)
+                           levels=tuple(p.get("levels", self.levels)),
+                           cross_attention=bool(p.get("cross_attention", True))).to(self.device)
         return self.model
 
-    def _train(self, next_batch, rows, cond, y, w):
-        """`epochs` full-batch Adam steps; `next_batch()` gives each epoch's batch, row i reads graph rows[i]."""
+    def _train(self, next_embedding, cond, y, w):
+        """`epochs` full-batch Adam steps; `next_embedding()` gives each epoch's graph embedding of every
+        training row (MSGNN.embed of that epoch's views, one per row)."""
         p = self.params
         opt = torch.optim.Adam(self.model.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
         self.losses = []
         for _ in range(self.epochs):
             self.model.train()
-            batch = next_batch()
+            z = next_embedding()
             opt.zero_grad()
-            pred = self.model.readout(self.model.embed(batch)[rows], cond)[:, 0]
+            pred = self.model.readout(z, cond)[:, 0]
             loss = (w * (pred - y) ** 2).mean()
             loss.backward()
             opt.step()
@@ -176,8 +182,8 @@ class GrowthGNN(GNNRegressor):
         u = df["target_scale_m_per_s"].to_numpy(float)
         y = torch.tensor(df["velocity_m_per_s"].to_numpy(float) / u, dtype=torch.float32, device=self.device)
         w = torch.tensor(u ** 2 / np.mean(u ** 2), dtype=torch.float32, device=self.device)
-        self._train(lambda: self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k])))),
-                    rows, self._cond(cond_raw), y, w)
+        self._train(lambda: self.model.embed(self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k])))))[rows],
+                    self._cond(cond_raw), y, w)
         return self
 
     @torch.no_grad()

@@ -42,11 +42,13 @@ from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
 PHYSICS = ("mean", "collision", "wilson_frenkel", "fluctuation")
-LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows")
-GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_paper")
+LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_noattention", "msgnn_facets")
+GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_paper", "msgnn_noattention", "msgnn_facets")
 # MS-GNN variants: fixed settings on top of the tuned (or, for the paper's, given) parameters
 GNN_FIXED = {"msgnn": {}, "msgnn_atoms": {"levels": ["atom"]},        # ablation: the atomic level alone
              "msgnn_windows": {"windows": True},                      # augmentation: lateral windows as views
+             # the macroscale forecast's ablations (msgnn.learn.forecast_gnn)
+             "msgnn_noattention": {"cross_attention": False}, "msgnn_facets": {"levels": ["facet"]},
              "msgnn_paper": {"layers_per_scale": 4, "attention_dim": 16, "hidden": 32, "lr": 3e-3,
                              "weight_decay": 1e-5}}                  # the seed paper's configuration, untuned
 

@@ -182,18 +182,48 @@ class MSGNN(nn.Module):
 
     def embed(self, data) -> Tensor:
         """The levels' mean and max pooled node embeddings after cross-scale attention: (B, 6H)."""
-        xa, xc, xf = data["atom"].x, data["cluster"].x, data["facet"].x
-        dev = xa.device
-        ba = self._batch(data["atom"], xa.shape[0], dev)
-        bc = self._batch(data["cluster"], xc.shape[0], dev)
-        bf = self._batch(data["facet"], xf.shape[0], dev)
         n_graphs = data.cond.shape[0]          # one row per graph (a growth-task graph: width 0)
-        bond, fadj = data["atom", "bond", "atom"], data["facet", "adj", "facet"]
+        return self._attend_and_pool(*self._atomic(data), *self._facets(data), n_graphs)
 
+    def embed_rows(self, atomic, facets, rows: Tensor) -> Tensor:
+        """Like embed, for samples that share their atomic part: `atomic` a batch of G interface
+        graphs (atoms, clusters), `facets` a batch of B graphs (facets), `rows` (B,) the interface of
+        each facet graph. The atomic convolutions run once per interface; each sample's cross-scale
+        attention and pooling see its own interface's clusters and atoms. -> (B, 6H)."""
+        ha, ba, hc, bc = self._atomic(atomic)
+        hf, bf = self._facets(facets)
+        n_graphs = int(rows.numel())
+
+        def per_row(h, b):                     # the nodes of each row's interface, row-numbered
+            counts = torch.bincount(b, minlength=int(atomic.num_graphs))
+            starts = torch.cumsum(counts, 0) - counts
+            n = counts[rows]
+            owner = torch.repeat_interleave(torch.arange(n_graphs, device=h.device), n)
+            first = torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
+            idx = starts[rows].repeat_interleave(n) + torch.arange(int(n.sum()), device=h.device) - first
+            return h[idx], owner
+
+        return self._attend_and_pool(*per_row(ha, ba), *per_row(hc, bc), hf, bf, n_graphs)
+
+    def _atomic(self, data):
+        """Atom convolutions, atoms -> clusters, cluster convolutions: ha, ba, hc, bc."""
+        xa, xc = data["atom"].x, data["cluster"].x
+        ba = self._batch(data["atom"], xa.shape[0], xa.device)
+        bc = self._batch(data["cluster"], xc.shape[0], xc.device)
+        bond = data["atom", "bond", "atom"]
         ha = self.atom_convs(self.enc_atom(xa), bond.edge_index, bond.edge_attr)           # (N_a, H)
         hc = self.pool(ha, self.enc_cluster(xc), data["atom", "in", "cluster"].edge_index)  # (N_c, H)
         hc = self.cluster_convs(hc, data["cluster", "near", "cluster"].edge_index)
-        hf = self.facet_convs(self.enc_facet(xf), fadj.edge_index, fadj.edge_attr)          # (N_f, H)
+        return ha, ba, hc, bc
+
+    def _facets(self, data):
+        """Facet convolutions: hf, bf."""
+        xf = data["facet"].x
+        fadj = data["facet", "adj", "facet"]
+        return self.facet_convs(self.enc_facet(xf), fadj.edge_index, fadj.edge_attr), \
+            self._batch(data["facet"], xf.shape[0], xf.device)                              # (N_f, H)
+
+    def _attend_and_pool(self, ha, ba, hc, bc, hf, bf, n_graphs: int) -> Tensor:
         if "atom" not in self.levels:
             ha = torch.zeros_like(ha)
         if "cluster" not in self.levels:
