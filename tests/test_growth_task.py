@@ -137,12 +137,12 @@ def test_an_untuned_budget_fits_every_model_at_its_stated_defaults(table):
 
 
 def test_learned_models_fit_the_residual_of_the_collision_law(table):
-    """lomo.OnCollision: where v is C_class u exactly the residual is zero, so a learned model
+    """lomo.OnPhysics on the collision law: where v is C_class u exactly the residual is zero, so a learned model
     reproduces the collision model; elsewhere its inner model sees v minus the physics."""
     exact = table.assign(velocity_m_per_s=lomo.ScaledPhysics("collision_scale_m_per_s").fit(table).predict(table))
     collision = lomo.make_growth_model("collision", {}, [], 0).fit(exact).predict(exact)
     ridge = lomo.make_growth_model("ridge", lomo.DEFAULTS["ridge"], growth.SCALAR_INPUTS, 0).fit(exact)
-    assert isinstance(ridge, lomo.OnCollision) and np.allclose(ridge.predict(exact), collision, rtol=1e-9, atol=1e-9)
+    assert isinstance(ridge, lomo.OnPhysics) and np.allclose(ridge.predict(exact), collision, rtol=1e-9, atol=1e-9)
     seen = {}
 
     class Spy:
@@ -153,8 +153,8 @@ def test_learned_models_fit_the_residual_of_the_collision_law(table):
         def predict(self, df):
             return np.zeros(len(df))
 
-    m = lomo.OnCollision(Spy()).fit(table)
-    assert np.allclose(seen["v"], table["velocity_m_per_s"] - m.physics_.predict(table))
+    m = lomo.OnPhysics(Spy(), lomo.ScaledPhysics("collision_scale_m_per_s")).fit(table)
+    assert np.allclose(seen["v"], table["velocity_m_per_s"] - m.physics.predict(table))
     assert not np.allclose(seen["v"], table["velocity_m_per_s"])
 
 

@@ -241,6 +241,15 @@ def _lomo_frame(table: pd.DataFrame, target: str) -> pd.DataFrame:
     return table.assign(velocity_m_per_s=np.log10(table[target].to_numpy(float)), target_scale_m_per_s=1.0)
 
 
+def _on_jmak(make, target: str):
+    """The model factory `make` with every learned model on the residual of the calibrated JMAK
+    estimate of `target` (lomo.OnPhysics), as the growth task's learned models are on the collision law."""
+    def factory(model, params, features, seed, graphs=None):
+        m = make(model, params, features, seed, graphs)
+        return lomo.OnPhysics(m, Calibrated(PHYSICS[target])) if model in lomo.LEARNED else m
+    return factory
+
+
 def evaluate(table: pd.DataFrame, models=("mean", "jmak", "ridge", "gbt"), *, seeds=(0,), budget=lomo.Budget(),
              targets=None, features=FEATURES, graphs: dict | None = None, interfaces: dict | None = None,
              progress=None) -> pd.DataFrame:
@@ -267,8 +276,9 @@ def evaluate(table: pd.DataFrame, models=("mean", "jmak", "ridge", "gbt"), *, se
                         if model == "jmak":
                             params, m = {}, Calibrated(PHYSICS[target]).fit(train)
                         else:
-                            params, _ = lomo.tune(model, train, list(features), budget, seed, graphs, make=make)
-                            m = make(model, params, list(features), seed, graphs).fit(train)
+                            on_jmak = _on_jmak(make, target)
+                            params, _ = lomo.tune(model, train, list(features), budget, seed, graphs, make=on_jmak)
+                            m = on_jmak(model, params, list(features), seed, graphs).fit(train)
                         out.append(test[KEY].assign(target=target, log10_measured=test["velocity_m_per_s"],
                                                     log10_predicted=m.predict(test), model=model, seed=seed,
                                                     held_out=held, params=str(params)))

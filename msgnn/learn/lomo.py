@@ -14,7 +14,7 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * ridge, svr, mlp, gbt (scikit-learn) on the scalar inputs and the interface graphs' fixed
   descriptors, standardised inside each training fold;
 * every learned model (these and the MS-GNN's) fits the residual of the collision model fitted on
-  the same training rows (OnCollision): it learns a material's departure from the physics;
+  the same training rows (OnPhysics): it learns a material's departure from the physics;
 * msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn);
   msgnn_atoms: the same with the atomic level alone (ablation); msgnn_windows: the same trained
   with lateral windows of each interface as extra views (augmentation, kept only if it beats
@@ -173,28 +173,30 @@ def make_model(model: str, params: dict, features: list[str], seed: int, graphs:
     return Learned(model, params, features, seed)
 
 
-class OnCollision:
-    """A learned model fitted to the residual of the collision law: v = C_class u + inner(v - C_class u),
-    C_class the collision model fitted on the same training rows (so the learned part starts from
-    the physics and models a material's departure from it; its loss is still the squared error in v)."""
+class OnPhysics:
+    """A learned model fitted to the residual of a physics model: v = physics(x) + inner(v - physics(x)),
+    the physics model fitted on the same training rows first (so the learned part starts from the
+    physics and models a material's departure from it; its loss is still the squared error in v).
+    The growth task's physics is the collision law (ScaledPhysics on the collision scale), the
+    forecast's the calibrated JMAK estimate of each target (msgnn.learn.forecast.Calibrated)."""
 
-    def __init__(self, inner):
-        self.inner = inner
+    def __init__(self, inner, physics):
+        self.inner, self.physics = inner, physics
 
     def fit(self, df: pd.DataFrame):
-        self.physics_ = ScaledPhysics("collision_scale_m_per_s").fit(df)
-        self.inner.fit(df.assign(velocity_m_per_s=df["velocity_m_per_s"] - self.physics_.predict(df)))
+        self.physics.fit(df)
+        self.inner.fit(df.assign(velocity_m_per_s=df["velocity_m_per_s"] - self.physics.predict(df)))
         return self
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        return self.physics_.predict(df) + self.inner.predict(df)
+        return self.physics.predict(df) + self.inner.predict(df)
 
 
 def make_growth_model(model: str, params: dict, features: list[str], seed: int, graphs: dict | None = None):
     """The growth task's models: make_model's, every learned one (the MS-GNN variants too) on the
-    residual of the collision law (OnCollision)."""
+    residual of the collision law (OnPhysics)."""
     m = make_model(model, params, features, seed, graphs)
-    return OnCollision(m) if model in LEARNED or model in GNN else m
+    return OnPhysics(m, ScaledPhysics("collision_scale_m_per_s")) if model in LEARNED or model in GNN else m
 
 
 @dataclass(frozen=True)
