@@ -239,6 +239,7 @@ def test_the_workflow_runs_the_growth_task_on_a_library_folder(tmp_path):
     run([*SNAKEMAKE, "--directory", tmp_path, "--configfile", "override.yaml", "--cores", "1", "growth_all"], cwd=tmp_path)
     m = json.loads((tmp_path / "results/growth/lofo/metrics.json").read_text())
     assert m["split"] == "lofo" and m["seeds"] == [42, 43] and m["n_materials"] == 10
+    assert m["target_stderr_rms_m_per_s"] == pytest.approx(1.0)           # write_library's stderr
     assert set(m["models"]) == {"mean", "collision", "ridge"} and m["best_baseline"] in m["models"]
     pred = pd.read_csv(tmp_path / "results/growth/lofo/predictions.csv")
     assert len(pred) == 2 * 3 * 160 and set(pred["held_out"]) == {"fcc", "bcc", "hcp", "diamond"}

@@ -75,9 +75,10 @@ def test_growth_section_says_plainly_whether_the_claim_holds():
         return {"n_materials": 20, "seeds": [1, 2], "best_baseline": "svr",
                 "models": {m: {"rmse": {"growth_rate": r, "ci95": [r - 1, r + 1]}, "relative_rmse_by_family": {"fcc": 0.3}}
                            for m, r in (("msgnn", 7.0), ("svr", 10.0), ("mean", 30.0))},
-                "msgnn_vs_ann_svm": cmp, "msgnn_vs_best": cmp}
+                "msgnn_vs_ann_svm": cmp, "msgnn_vs_best": cmp, "target_stderr_rms_m_per_s": 6.5}
 
     text = growth_section({"lomo": block(0.7, 0.78)}, 20)
+    assert "own standard error (RMS over rows, from the replicas' scatter) is 6.5 m/s" in text
     assert "leave one material out" in text and text.count("**holds**") == 2
     assert text.index("| msgnn |") < text.index("| svr |") < text.index("| mean |")     # best first
     text = growth_section({"lomo": block(0.7, 0.85)}, 20)                               # interval reaches 0.85

@@ -394,6 +394,8 @@ def run_growth_task(library_dir, settings, graph_settings, split: str, seed: int
     pred = evaluate(table, features, models, split=split, seeds=[seed + i for i in range(settings.seeds)],
                     budget=budget, graphs=graphs, progress=log.info)
     metrics = {**summarise(pred, target_model="msgnn" if "msgnn" in models else None), "split": split,
+               # the measured velocities' own error (between-replica standard error): the floor of any RMSE
+               "target_stderr_rms_m_per_s": float(np.sqrt(np.mean(table["stderr_m_per_s"].to_numpy(float) ** 2))),
                "budget": {"trials_per_model_and_fold": settings.trials, "inner_folds": settings.inner_folds,
                           "gnn_epochs": settings.gnn_epochs,
                           "sampler": "Optuna GPSampler" if settings.trials else "none: every model at its defaults"},

@@ -265,8 +265,11 @@ def growth_section(blocks: dict[str, dict], claim_percent: float) -> str:
     names = {"lomo": "leave one material out", "lofo": "leave one structure family out"}
     parts = []
     for split, m in blocks.items():
-        rows = [f"### {names.get(split, split)}: {m['n_materials']} materials, seeds {m['seeds']}",
-                "| model | RMSE v (m/s) | 95 % CI | relative RMSE by family |", "|---|---|---|---|"]
+        rows = [f"### {names.get(split, split)}: {m['n_materials']} materials, seeds {m['seeds']}"]
+        if m.get("target_stderr_rms_m_per_s") is not None:
+            rows.append(f"The measured velocities' own standard error (RMS over rows, from the replicas' scatter) is "
+                        f"{_fmt(m['target_stderr_rms_m_per_s'])} m/s: no RMSE below it can be told apart.")
+        rows += ["| model | RMSE v (m/s) | 95 % CI | relative RMSE by family |", "|---|---|---|---|"]
         for name, r in sorted(m["models"].items(), key=lambda kv: kv[1]["rmse"]["growth_rate"]):
             fam = ", ".join(f"{f} {_fmt(x, 2)}" for f, x in r["relative_rmse_by_family"].items())
             ci = r["rmse"]["ci95"]
