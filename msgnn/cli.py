@@ -82,15 +82,19 @@ def _summary(args) -> int:
 
 
 def _timeline(args) -> int:
-    from msgnn.workflow.timeline import span_s, job_table, write_timeline
+    from msgnn.workflow.timeline import job_table, md_throughput, span_s, write_timeline
     try:
         table = write_timeline(args.results, args.out, args.since)
     except ValueError as e:      # nothing ran (a no-op rerun): nothing to draw
         print(e)
         return 0
     print(table.to_string(float_format=lambda x: f"{x:.3g}"))
+    md = md_throughput(args.results, args.since)
+    if len(md):
+        print("MD growth runs: median " + ", ".join(
+            f"{m} {g['katom_steps_per_s'].median():.0f}" for m, g in md.groupby("material")) + " katom-steps/s per job")
     print(f"wall {span_s(job_table(args.results, args.since)) / 60:.1f} min; wrote {args.out}/timeline.png, "
-          f"{args.out}/time_per_rule.csv")
+          f"{args.out}/time_per_rule.csv" + (", md_throughput.csv" if len(md) else ""))
     return 0
 
 

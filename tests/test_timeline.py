@@ -35,3 +35,25 @@ def test_jobs_on_lanes_and_time_per_rule(tmp_path):
     assert (tmp_path / "timeline.png").stat().st_size > 5000
     table = write_timeline(results, tmp_path / "out")
     assert (tmp_path / "out/timeline.png").is_file() and list(table.index) == list(t.index)
+
+
+def test_md_throughput_per_growth_run(tmp_path):
+    """katom-steps/s of each md_run job: atoms x (melt + equilibration + growth steps) / the job's wall time."""
+    from msgnn.workflow.timeline import md_throughput
+
+    results = tmp_path / "results"
+    write_record(results, "md_run", "a", "00:00", "01:00")
+    write_record(results, "md_melting", "c", "01:00", "03:00")
+    rec = results / "provenance" / "md_run" / "a.json"
+    r = json.loads(rec.read_text())
+    r.update(wall_s=60.0, outputs=[{"path": "results/md/Al/100/T800/r0/run.json"}])
+    rec.write_text(json.dumps(r))
+    run = results / "md/Al/100/T800/r0/run.json"
+    run.parent.mkdir(parents=True)
+    run.write_text(json.dumps({"material": "Al", "n_atoms": 1536,
+                               "md_settings": {"melt_steps": 1500, "equilibrate_steps": 250, "growth_steps": 12500}}))
+    md = md_throughput(results)
+    assert list(md["material"]) == ["Al"] and md["steps"].iloc[0] == 14250
+    assert abs(md["katom_steps_per_s"].iloc[0] - 1536 * 14250 / 60 / 1e3) < 1e-9
+    write_timeline(results, tmp_path / "out")
+    assert pd.read_csv(tmp_path / "out/md_throughput.csv")["n_atoms"].tolist() == [1536]

@@ -85,8 +85,32 @@ def plot_timeline(jobs: pd.DataFrame, path: str | Path, title: str = "") -> None
     save_figure(fig, path)
 
 
+def md_throughput(results: str | Path = "results", since: float | None = None) -> pd.DataFrame:
+    """One row per growth run (rule md_run) of the run: atoms, MD steps of the slab (melt,
+    equilibration, growth), the job's wall time and its throughput in katom-steps/s. The wall
+    time is the whole job's (the NPT lattice-constant runs, classification and Python included),
+    so this is what a job delivers, a little below what LAMMPS alone does in its loop
+    (benchmarks/md_python_vs_cli.py compares the two)."""
+    from msgnn.io import read_json
+
+    workdir, rows = Path(results).parent, []
+    for rec in Run(results).jobs.values():
+        if rec["rule"] != "md_run" or not rec.get("wall_s") or not rec.get("started"):
+            continue
+        if since is not None and pd.Timestamp(rec["started"]) < pd.Timestamp(since, unit="s", tz="UTC"):
+            continue
+        run = read_json(workdir / next(o["path"] for o in rec["outputs"] if o["path"].endswith("run.json")))
+        md = run["md_settings"]
+        steps = int(md["melt_steps"] + md["equilibrate_steps"] + md["growth_steps"])
+        rows.append({"job": job_label(rec), "material": run["material"], "n_atoms": int(run["n_atoms"]),
+                     "steps": steps, "wall_s": float(rec["wall_s"]),
+                     "katom_steps_per_s": run["n_atoms"] * steps / float(rec["wall_s"]) / 1e3})
+    return pd.DataFrame(rows, columns=["job", "material", "n_atoms", "steps", "wall_s", "katom_steps_per_s"])
+
+
 def write_timeline(results: str | Path, out_dir: str | Path, since: float | None = None) -> pd.DataFrame:
-    """{out_dir}/timeline.png and {out_dir}/time_per_rule.csv of the run's jobs; the rule table."""
+    """{out_dir}/timeline.png, {out_dir}/time_per_rule.csv of the run's jobs and, where growth runs
+    ran, {out_dir}/md_throughput.csv (md_throughput); the rule table."""
     jobs = job_table(results, since)
     if jobs.empty:
         raise ValueError(f"{results}: no job records{' since the given time' if since else ''}")
@@ -95,4 +119,7 @@ def write_timeline(results: str | Path, out_dir: str | Path, since: float | None
     plot_timeline(jobs, out / "timeline.png")
     table = rule_table(jobs)
     table.round(3).to_csv(out / "time_per_rule.csv")
+    md = md_throughput(results, since)
+    if len(md):
+        md.round(3).to_csv(out / "md_throughput.csv", index=False)
     return table
