@@ -5,6 +5,7 @@ learn nothing, and a law in the inputs is learned."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from msgnn.learn import growth, lomo
 
@@ -299,3 +300,27 @@ def test_growth_studies_write_the_learning_curve_and_the_samplers_trials_to_reac
     with pytest.raises(ValueError, match="tuning_held_out: 'Zz'"):
         run_growth_studies(lib, task, GrowthStudiesSettings(**{**vars(studies), "tuning_held_out": "Zz"}),
                            GraphSettings(8.0, 5.0), 0, *out.values())
+
+
+def test_propensity_labels_are_each_atom_s_next_snapshot_and_train_an_atom_head(tmp_path, table):
+    """msgnn_propensity: every interface atom of a snapshot is labelled with its solid flag in the
+    next snapshot (NaN in the last one, which has none); the atom head's cross-entropy on those
+    labels is added to the loss (its weight: params["propensity"])."""
+    from msgnn.graphs.settings import GraphSettings
+    from msgnn.learn.growth_gnn import GrowthGNN, interface_graphs
+    from msgnn.md.snapshots import read_snapshots
+
+    lib = write_library(tmp_path / "lib")
+    keys = sorted(set(zip(table["material"], table["orientation"])))
+    graphs = interface_graphs(lib, keys, GraphSettings(interface_width_A=8.0, cluster_size_A=5.0))
+    first, last = graphs[keys[0]]
+    s = read_snapshots(lib / "interfaces" / f"{keys[0][0]}_{keys[0][1]}.npz")
+    solid = first["atom"].x[:, 10]                       # ATOM_FEATURES "solid" (write_interface: the same in both frames)
+    assert torch.equal(first["atom"].next_solid, solid) and s["solid"].shape[0] == 2
+    assert torch.isnan(last["atom"].next_solid).all()
+    params = {"hidden": 16, "layers_per_scale": 1, "attention_dim": 8, "lr": 3e-3, "weight_decay": 1e-5, "epochs": 5}
+    plain = GrowthGNN(params, graphs, growth.SCALAR_INPUTS, 0).fit(table)
+    prop = GrowthGNN({**params, "propensity": 1.0}, graphs, growth.SCALAR_INPUTS, 0).fit(table)
+    assert not hasattr(plain.model, "atom_head") and hasattr(prop.model, "atom_head")
+    assert all(np.isfinite(prop.losses)) and prop.losses[0] > plain.losses[0] + 0.1    # + a cross-entropy ~ln 2
+    assert np.isfinite(prop.predict(table)).all()

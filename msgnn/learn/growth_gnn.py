@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.preprocessing import StandardScaler
+from torch import nn
 from torch_geometric.data import Batch
 
 from msgnn.learn.dataset import make_sample
@@ -51,7 +52,9 @@ def lateral_window(fr: dict, corner: tuple[float, float], area: float = WINDOW_A
 
 def interface_graphs(library_dir, materials_orientations, settings, windows: int = 0, seed: int = 0) -> dict:
     """(material, orientation) -> [HeteroData per snapshot, then `windows` lateral windows per
-    snapshot] with an empty facet level; each graph's `view_kind` is "snapshot" or "window"."""
+    snapshot] with an empty facet level; each graph's `view_kind` is "snapshot" or "window", and
+    its atoms' `next_solid` their solid flag one snapshot later (NaN for the last snapshot and for
+    windows): the labels of the propensity task (GrowthGNN with params["propensity"])."""
     from pathlib import Path
 
     from msgnn.graphs.atomic import snapshot_graph
@@ -61,9 +64,13 @@ def interface_graphs(library_dir, materials_orientations, settings, windows: int
                     "facet_edge_attr": torch.zeros(0, 1)}
     rng = np.random.default_rng(seed)
 
-    def graph(fr, lattice, view):
-        g = make_sample(snapshot_graph(fr, lattice, settings), empty_facets, [], [])
+    def graph(fr, lattice, view, next_solid=None):
+        atomic = snapshot_graph(fr, lattice, settings)
+        g = make_sample(atomic, empty_facets, [], [])
         g.view_kind = view
+        # each atom's solid flag in the next snapshot (NaN where there is none): the propensity labels
+        g["atom"].next_solid = (torch.full((g["atom"].x.shape[0],), float("nan")) if next_solid is None else
+                                torch.as_tensor(np.asarray(next_solid)[atomic["atom_index"].numpy()], dtype=torch.float32))
         return g
 
     out = {}
@@ -72,7 +79,8 @@ def interface_graphs(library_dir, materials_orientations, settings, windows: int
         frames = [frame(s, f) for f in range(s["solid"].shape[0])]
         lattice = str(s["lattice"])
         out[(material, orientation)] = (
-            [graph(fr, lattice, "snapshot") for fr in frames]
+            [graph(fr, lattice, "snapshot", s["solid"][f + 1] if f + 1 < len(frames) else None)
+             for f, fr in enumerate(frames)]
             + [graph(lateral_window(fr, tuple(rng.random(2))), lattice, "window") for fr in frames for _ in range(windows)])
     return out
 
@@ -137,21 +145,26 @@ class GNNRegressor:
                            hidden=int(p["hidden"]), layers_per_scale=int(p["layers_per_scale"]),
                            attention_dim=int(p["attention_dim"]), n_targets=n_targets,
                            levels=tuple(p.get("levels", self.levels)),
-                           cross_attention=bool(p.get("cross_attention", True))).to(self.device)
+                           cross_attention=bool(p.get("cross_attention", True)),
+                           atom_head=bool(p.get("propensity"))).to(self.device)
         return self.model
 
     def _train(self, next_embedding, cond, y, w):
         """`epochs` full-batch Adam steps; `next_embedding()` gives each epoch's graph embedding of every
-        training row (MSGNN.embed of that epoch's views, one per row)."""
+        training row (MSGNN.embed of that epoch's views, one per row), or that and an auxiliary loss
+        added to the weighted squared error (the propensity task)."""
         p = self.params
         opt = torch.optim.Adam(self.model.parameters(), lr=float(p["lr"]), weight_decay=float(p["weight_decay"]))
         self.losses = []
         for _ in range(self.epochs):
             self.model.train()
             z = next_embedding()
+            z, aux = z if isinstance(z, tuple) else (z, None)
             opt.zero_grad()
             pred = self.model.readout(z, cond)[:, 0]
             loss = (w * (pred - y) ** 2).mean()
+            if aux is not None:
+                loss = loss + aux
             loss.backward()
             opt.step()
             self.losses.append(loss.item())
@@ -182,9 +195,23 @@ class GrowthGNN(GNNRegressor):
         u = df["target_scale_m_per_s"].to_numpy(float)
         y = torch.tensor(df["velocity_m_per_s"].to_numpy(float) / u, dtype=torch.float32, device=self.device)
         w = torch.tensor(u ** 2 / np.mean(u ** 2), dtype=torch.float32, device=self.device)
-        self._train(lambda: self.model.embed(self._batch(self.graphs, keys, lambda k: int(rng.integers(len(self.graphs[k])))))[rows],
-                    self._cond(cond_raw), y, w)
+        pick = lambda k: int(rng.integers(len(self.graphs[k])))      # noqa: E731
+        if self.params.get("propensity"):
+            embedding = lambda: self._with_propensity(self._batch(self.graphs, keys, pick), rows)    # noqa: E731
+        else:
+            embedding = lambda: self.model.embed(self._batch(self.graphs, keys, pick))[rows]        # noqa: E731
+        self._train(embedding, self._cond(cond_raw), y, w)
         return self
+
+    def _with_propensity(self, batch, rows):
+        """The rows' embeddings and the propensity loss: params["propensity"] x the binary cross-entropy
+        of the atom head's logits against each labelled atom's solid flag one snapshot later."""
+        z, ha = self.model.embed(batch, atoms=True)
+        label = batch["atom"].next_solid
+        known = torch.isfinite(label)
+        aux = (nn.functional.binary_cross_entropy_with_logits(self.model.atom_head(ha[known])[:, 0], label[known])
+               if known.any() else z.new_zeros(()))
+        return z[rows], float(self.params["propensity"]) * aux
 
     @torch.no_grad()
     def predict(self, df: pd.DataFrame) -> np.ndarray:

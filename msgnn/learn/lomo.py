@@ -18,7 +18,9 @@ computed from inputs) with weights u^2, so their loss is the squared error in v:
 * msgnn: the MS-GNN on the interface graphs themselves plus the scalar inputs (msgnn.learn.growth_gnn);
   msgnn_atoms: the same with the atomic level alone (ablation); msgnn_windows: the same trained
   with lateral windows of each interface as extra views (augmentation, kept only if it beats
-  msgnn); msgnn_paper: the seed paper's configuration (4 layers per scale, 16 attention units), not tuned.
+  msgnn); msgnn_propensity: the same with an auxiliary per-atom task (each interface atom's solid flag
+  one snapshot later, from the interface run at Tm); msgnn_paper: the seed paper's configuration
+  (4 layers per scale, 16 attention units), not tuned.
 """
 from __future__ import annotations
 
@@ -42,11 +44,15 @@ from msgnn.learn.growth import rmse
 
 log = logging.getLogger(__name__)
 PHYSICS = ("mean", "collision", "wilson_frenkel", "fluctuation")
-LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_noattention", "msgnn_facets")
-GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_paper", "msgnn_noattention", "msgnn_facets")
+LEARNED = ("ridge", "svr", "mlp", "gbt", "msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_propensity",
+           "msgnn_noattention", "msgnn_facets")
+GNN = ("msgnn", "msgnn_atoms", "msgnn_windows", "msgnn_propensity", "msgnn_paper", "msgnn_noattention",
+       "msgnn_facets")
 # MS-GNN variants: fixed settings on top of the tuned (or, for the paper's, given) parameters
 GNN_FIXED = {"msgnn": {}, "msgnn_atoms": {"levels": ["atom"]},        # ablation: the atomic level alone
              "msgnn_windows": {"windows": True},                      # augmentation: lateral windows as views
+             # auxiliary task: each interface atom's solid flag one snapshot later (weight 1)
+             "msgnn_propensity": {"propensity": 1.0},
              # the macroscale forecast's ablations (msgnn.learn.forecast_gnn)
              "msgnn_noattention": {"cross_attention": False}, "msgnn_facets": {"levels": ["facet"]},
              "msgnn_paper": {"layers_per_scale": 4, "attention_dim": 16, "hidden": 32, "lr": 3e-3,

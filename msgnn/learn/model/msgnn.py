@@ -132,7 +132,8 @@ class MSGNN(nn.Module):
         n_targets: number of regression heads (3).
         levels: the levels read (ablations: ("atom",), ("atom", "cluster"); the macroscale
             forecast's head on a micrograph alone: ("facet",)); a level left out contributes
-            zeros to the readout. cross_attention: False skips step 4.
+            zeros to the readout. cross_attention: False skips step 4. atom_head: a per-atom
+            logit on the atom embeddings (`atom_head`), for an auxiliary per-atom task.
 
     Forward: a (batched) HeteroData as built by :mod:`msgnn.learn.dataset` -> (B, n_targets).
     """
@@ -140,7 +141,8 @@ class MSGNN(nn.Module):
     def __init__(self, atom_dim: int, bond_dim: int, cluster_dim: int, facet_dim: int,
                  facet_edge_dim: int, cond_dim: int, *, hidden: int = 32, layers_per_scale: int = 2,
                  attention_dim: int = 16, n_targets: int = 3,
-                 levels: tuple = ("atom", "cluster", "facet"), cross_attention: bool = True):
+                 levels: tuple = ("atom", "cluster", "facet"), cross_attention: bool = True,
+                 atom_head: bool = False):
         super().__init__()
         unknown = set(levels) - {"atom", "cluster", "facet"}
         if not levels or unknown or ("cluster" in levels and "atom" not in levels):
@@ -158,6 +160,8 @@ class MSGNN(nn.Module):
         self.facet_to_cluster = CrossScaleAttention(hidden, attention_dim)
         self.trunk = _mlp(7 * hidden, hidden, hidden)
         self.heads = nn.ModuleList(_mlp(hidden, hidden, 1) for _ in range(n_targets))
+        if atom_head:           # a per-atom logit on the atom embeddings (the growth task's propensity)
+            self.atom_head = _mlp(hidden, hidden, 1)
 
     @classmethod
     def from_sample(cls, sample, **kwargs) -> "MSGNN":
@@ -180,10 +184,13 @@ class MSGNN(nn.Module):
         z = self.trunk(torch.cat([z, self.enc_cond(cond)], dim=-1))                        # (B, H)
         return torch.cat([head(z) for head in self.heads], dim=-1)                         # (B, T)
 
-    def embed(self, data) -> Tensor:
-        """The levels' mean and max pooled node embeddings after cross-scale attention: (B, 6H)."""
+    def embed(self, data, atoms: bool = False):
+        """The levels' mean and max pooled node embeddings after cross-scale attention: (B, 6H);
+        with `atoms`, also the atom embeddings after the atom convolutions (N_a, H)."""
         n_graphs = data.cond.shape[0]          # one row per graph (a growth-task graph: width 0)
-        return self._attend_and_pool(*self._atomic(data), *self._facets(data), n_graphs)
+        atomic = self._atomic(data)
+        z = self._attend_and_pool(*atomic, *self._facets(data), n_graphs)
+        return (z, atomic[0]) if atoms else z
 
     def embed_rows(self, atomic, facets, rows: Tensor) -> Tensor:
         """Like embed, for samples that share their atomic part: `atomic` a batch of G interface
