@@ -138,9 +138,13 @@ def test_an_untuned_budget_fits_every_model_at_its_stated_defaults(table):
 
 
 def test_learned_models_fit_the_residual_of_the_collision_law(table):
-    """lomo.OnPhysics on the collision law: where v is C_class u exactly the residual is zero, so a learned model
+    """lomo.OnPhysics on the physics law that best explains the training rows (BestPhysics): where v is C_class u exactly the residual is zero, so a learned model
     reproduces the collision model; elsewhere its inner model sees v minus the physics."""
     exact = table.assign(velocity_m_per_s=lomo.ScaledPhysics("collision_scale_m_per_s").fit(table).predict(table))
+    chosen = lomo.BestPhysics().fit(exact)
+    assert chosen.scale_ == "collision_scale_m_per_s"          # the law that explains the rows exactly
+    wf = table.assign(velocity_m_per_s=2.0 * table["wilson_frenkel_scale_m_per_s"])
+    assert lomo.BestPhysics().fit(wf).scale_ == "wilson_frenkel_scale_m_per_s"
     collision = lomo.make_growth_model("collision", {}, [], 0).fit(exact).predict(exact)
     ridge = lomo.make_growth_model("ridge", lomo.DEFAULTS["ridge"], growth.SCALAR_INPUTS, 0).fit(exact)
     assert isinstance(ridge, lomo.OnPhysics) and np.allclose(ridge.predict(exact), collision, rtol=1e-9, atol=1e-9)
