@@ -22,8 +22,9 @@ Tm (interfaces.csv `tm_check_*`) is a check of Tm and never read.
 
 Target transform: the collision-limited scale u(T) = sqrt(3 k_B T / m) (1 - exp(-L (Tm - T) /
 (k_B T Tm))) is computed from inputs only; models learn y = v / u (dimensionless, of order 0.1-1,
-positive below and above Tm where v changes sign with u) and predict v = y u. Fits weight rows by
-u^2, so that the loss is the squared error in v (m/s), the unit errors are reported in.
+positive below and above Tm where v changes sign with u) and predict v = y u; the learned ones
+learn it as the residual of a physics law fitted on their training rows (msgnn.learn.lomo.OnPhysics).
+Fits weight rows by u^2, so that the loss is the squared error in v (m/s), the unit errors are reported in.
 """
 from __future__ import annotations
 
