@@ -54,6 +54,18 @@ def model_factory(model: str, params: dict, features: list[str], seed: int, samp
     return lomo.make_model(model, params, features, seed)
 
 
+def _scaled_target(model, df: pd.DataFrame) -> torch.Tensor:
+    """The target in units of each row's scale, standardised on the training rows (mean and SD
+    kept on the model for `_unscaled_target`)."""
+    y = df["velocity_m_per_s"].to_numpy(float) / df["target_scale_m_per_s"].to_numpy(float)
+    model.y_mean_, model.y_sd_ = float(y.mean()), float(y.std()) or 1.0
+    return torch.tensor((y - model.y_mean_) / model.y_sd_, dtype=torch.float32, device=model.device)
+
+
+def _unscaled_target(model, z: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+    return (z.astype(float) * model.y_sd_ + model.y_mean_) * df["target_scale_m_per_s"].to_numpy(float)
+
+
 class ForecastGNN(GNNRegressor):
     """fit(df) / predict(df) on forecast rows in lomo's frame (forecast._lomo_frame: the target is
     `velocity_m_per_s` = log10 of a forecast quantity, `target_scale_m_per_s` = 1)."""
@@ -79,21 +91,16 @@ class ForecastGNN(GNNRegressor):
         cond_raw = df[self.features].to_numpy(float)
         self._fit_scaling(graphs, cond_raw)
         self._build_model(graphs[0])
-        y = df["velocity_m_per_s"].to_numpy(float) / df["target_scale_m_per_s"].to_numpy(float)
-        self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
         batch = self._batch(df)                   # one graph per row, the same every epoch
-        n = len(df)
-        self._train(lambda: self.model.embed(batch), self._cond(cond_raw),
-                    torch.tensor((y - self.y_mean_) / self.y_sd_, dtype=torch.float32, device=self.device),
-                    torch.ones(n, device=self.device))
+        self._train(lambda: self.model.embed(batch), self._cond(cond_raw), _scaled_target(self, df),
+                    torch.ones(len(df), device=self.device))
         return self
 
     @torch.no_grad()
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         self.model.eval()
         z = self.model.readout(self.model.embed(self._batch(df)), self._cond(df[self.features].to_numpy(float)))
-        y = z[:, 0].cpu().numpy().astype(float) * self.y_sd_ + self.y_mean_
-        return y * df["target_scale_m_per_s"].to_numpy(float)
+        return _unscaled_target(self, z[:, 0].cpu().numpy(), df)
 
 
 class ForecastMSGNN(GNNRegressor):
@@ -109,9 +116,15 @@ class ForecastMSGNN(GNNRegressor):
         self.interfaces = {k: [g for g in v if getattr(g, "view_kind", "snapshot") == "snapshot"]
                            for k, v in interfaces.items()}
 
+    @staticmethod
+    def _keys(df: pd.DataFrame) -> list:
+        """The rows' interfaces, (material, orientation), each once."""
+        return sorted(set(zip(df["material"], df["orientation"])))
+
     def _rows(self, df: pd.DataFrame):
+        """The rows' interfaces, each row's index among them and the batch of the rows' early facet graphs."""
         from msgnn.learn.forecast import KEY
-        keys = sorted(set(zip(df["material"], df["orientation"])))
+        keys = self._keys(df)
         rows = torch.tensor([keys.index(k) for k in zip(df["material"], df["orientation"])], device=self.device)
         facets = Batch.from_data_list([self._scaled(self.samples[k]) for k in zip(*(df[c] for c in KEY))]).to(self.device)
         return keys, rows, facets
@@ -123,22 +136,17 @@ class ForecastMSGNN(GNNRegressor):
         from msgnn.learn.forecast import KEY
         seed_everything(self.seed)
         rng = np.random.default_rng(self.seed)
-        keys = sorted(set(zip(df["material"], df["orientation"])))
-        cond_raw = df[self.features].to_numpy(float)
+        keys, cond_raw = self._keys(df), df[self.features].to_numpy(float)
         self._fit_scaling((g for k in keys for g in self.interfaces[k]), cond_raw)
         self._fit_node_stats([self.samples[k] for k in zip(*(df[c] for c in KEY))], self.facet_fields)
         first, micrograph = self.interfaces[keys[0]][0].clone(), self.samples[next(zip(*(df[c] for c in KEY)))]
         for key, attr in self.facet_fields:          # the input widths of both parts
             setattr(first[key], attr, getattr(micrograph[key], attr))
         self._build_model(first)
-        y = df["velocity_m_per_s"].to_numpy(float) / df["target_scale_m_per_s"].to_numpy(float)
-        self.y_mean_, self.y_sd_ = float(y.mean()), float(y.std()) or 1.0
-        keys, rows, facets = self._rows(df)
+        _, rows, facets = self._rows(df)          # after the scaling, which _rows applies
         self._train(lambda: self.model.embed_rows(
                         self._interfaces(keys, lambda k: int(rng.integers(len(self.interfaces[k])))), facets, rows),
-                    self._cond(cond_raw),
-                    torch.tensor((y - self.y_mean_) / self.y_sd_, dtype=torch.float32, device=self.device),
-                    torch.ones(len(df), device=self.device))
+                    self._cond(cond_raw), _scaled_target(self, df), torch.ones(len(df), device=self.device))
         return self
 
     @torch.no_grad()
@@ -149,4 +157,4 @@ class ForecastMSGNN(GNNRegressor):
         n = min(len(self.interfaces[k]) for k in keys)
         z = np.mean([self.model.readout(self.model.embed_rows(self._interfaces(keys, lambda k: i), facets, rows),
                                         cond)[:, 0].cpu().numpy() for i in range(n)], axis=0)
-        return (z.astype(float) * self.y_sd_ + self.y_mean_) * df["target_scale_m_per_s"].to_numpy(float)
+        return _unscaled_target(self, z, df)

@@ -160,6 +160,6 @@ def fluctuation_kinetic_coefficient(diffusivity_A2_per_ps: float, latent_heat_J_
     the interface position, cf. Hoyt, Sadigh, Asta & Foiles, Acta Mater. 47, 3181, 1999): a driving
     pressure L dT / Tm moves the interface at mu dT, so its mobility is mu Tm / L and the Einstein
     relation of the mean position of an area A gives D = k_B Tm^2 mu / (L A)."""
-    from scipy.constants import Boltzmann
+    from msgnn.kinetics import K_B
     D = diffusivity_A2_per_ps * 1e-20 / 1e-12                   # m^2/s
-    return float(D * latent_heat_J_per_m3 * area_A2 * 1e-20 / (Boltzmann * melting_point_K ** 2))
+    return float(D * latent_heat_J_per_m3 * area_A2 * 1e-20 / (K_B * melting_point_K ** 2))
