@@ -13,6 +13,8 @@ import math
 from collections import Counter
 from pathlib import Path
 
+from msgnn.workflow.timeline import job_stats
+
 TARGETS = ("growth_rate", "nucleation_density", "lambda")
 MODELS = {"msgnn", "mlp", "svr", "msgnn_default", "mlp_default", "svr_default", "mean"}
 PER_TARGET_MARGIN = 1.5        # a model's RMSE per target < 1.5 x the mean predictor's
@@ -40,21 +42,6 @@ def check_metrics(root: Path, n_trials: int) -> None:
         assert study["n_complete"] == n_trials and study["n_failed"] == 0, (key, study)
         used = models["msgnn"]["params_per_split"][key]
         assert {k: used[k] for k in study["params"]} == study["params"], key
-
-
-def job_stats(log: str) -> Counter:
-    """{rule: jobs} of the run from the 'Job stats' table Snakemake prints first, without the
-    target rule `all` (it runs no script, so it leaves no record and is no SLURM job)."""
-    lines = log.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "Job stats:") + 3   # past the header
-    jobs = Counter()
-    for line in lines[start:]:
-        rule, count = line.split()
-        if rule == "total":
-            return jobs
-        if rule != "all":
-            jobs[rule] = int(count)
-    raise AssertionError("no end of the job stats table")
 
 
 def check_provenance(root: Path, log: str) -> list[dict]:

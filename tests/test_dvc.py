@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from conftest import SNAKEMAKE_HERE, repo_env, results_hashes, run
+from msgnn.workflow.timeline import job_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 # the rules downstream of the reactor logs; nothing else may rerun when only reactor.noise changes
@@ -50,22 +51,6 @@ def stage_outs(stage: dict) -> list[str]:
             for key in ("outs", "metrics", "plots") for o in stage.get(key, [])]
 
 
-def planned_jobs(dry_run_output: str) -> Counter:
-    """Rule -> job count from the 'Job stats' table of `snakemake -n` (empty when nothing to do)."""
-    counts, table = Counter(), False
-    for line in dry_run_output.splitlines():
-        if line.startswith("Job stats:"):
-            table = True
-            continue
-        if table:
-            m = re.match(r"^(\w+)\s+(\d+)\s*$", line)
-            if m and m.group(1) != "total":
-                counts[m.group(1)] += int(m.group(2))
-            elif line.startswith("total"):
-                break
-    return counts
-
-
 # every target a DVC stage runs: `all` (the default) and md_all, which also combines the replicas
 # of the MD-only temperatures
 TARGETS = ["all", "md_all"]
@@ -74,7 +59,7 @@ TARGETS = ["all", "md_all"]
 def dry_run(repo: Path) -> tuple[Counter, str]:
     res = run([*SNAKEMAKE_HERE, *TARGETS, "-n", "--cores", "1"], repo, timeout=300, env=repo_env(repo))
     out = res.stdout + res.stderr
-    return planned_jobs(out), out
+    return job_stats(out), out
 
 
 def dvc_status(repo: Path) -> dict:

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_dvc import planned_jobs
 from conftest import GIT_USER, SMOKE_CONFIG, SNAKEMAKE_HERE, repo_env, results_hashes, run, working_tree_repo
+from msgnn.workflow.timeline import job_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_dvc_repro_after_make_run_recomputes_nothing(smoke_run, tmp_path):
     t0 = time.time()
     res = run([*SNAKEMAKE_HERE, "all", "md_all", "--cores", "2"], repo, timeout=900, env=env)
     print(f"snakemake all md_all on top of the smoke run: {time.time() - t0:.0f} s")
-    ran = planned_jobs(res.stdout + res.stderr)
+    ran = job_stats(res.stdout + res.stderr)
     print(f"jobs beyond `all`: {dict(ran)}")
     assert not set(ran) & {"dataset", "train", "train_tuned", "tune", "tune_baseline", "report"}, ran
 

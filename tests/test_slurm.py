@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from slurm.cluster import ClusterUnavailable, SingleNodeCluster, install
-from smoke_checks import check_metrics, check_provenance, job_stats
+from msgnn.workflow.timeline import job_stats
+from smoke_checks import check_metrics, check_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]

@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from msgnn.workflow.timeline import job_table, lanes, plot_timeline, rule_table, span_s, write_timeline
+from msgnn.workflow.timeline import job_stats, job_table, lanes, plot_timeline, rule_table, span_s, write_timeline
 
 
 def write_record(results, rule, name, start, end):
@@ -57,3 +57,21 @@ def test_md_throughput_per_growth_run(tmp_path):
     assert abs(md["katom_steps_per_s"].iloc[0] - 1536 * 14250 / 60 / 1e3) < 1e-9
     write_timeline(results, tmp_path / "out")
     assert pd.read_csv(tmp_path / "out/md_throughput.csv")["n_atoms"].tolist() == [1536]
+
+
+def test_job_stats_reads_snakemakes_table_without_the_target_rules():
+    out = """Building DAG of jobs...
+Job stats:
+job              count
+-------------  -------
+all                  1
+md_all               1
+md_run              48
+train                4
+total               54
+
+Select jobs to execute...
+rule md_run:
+"""
+    assert job_stats(out) == {"md_run": 48, "train": 4}
+    assert job_stats("Building DAG of jobs...\nNothing to be done (all requested files are present and up to date).\n") == {}

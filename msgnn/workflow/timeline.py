@@ -3,11 +3,32 @@ provenance records (each holds its job's start and finish), so a run on 2 cores 
 kept which core busy and what the wall time was spent waiting for."""
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
 from msgnn.workflow.provenance.lineage import Run, job_label
+
+
+# target rules: they only name inputs, run no script and leave no record
+TARGET_RULES = ("all", "md_all")
+
+
+def job_stats(snakemake_output: str) -> Counter:
+    """{rule: jobs} from the 'Job stats' table Snakemake prints for a run or a dry run (`-n`),
+    without the target rules; empty when it planned nothing ("Nothing to be done")."""
+    counts, table = Counter(), False
+    for line in snakemake_output.splitlines():
+        if line.startswith("Job stats:"):
+            table = True
+        elif table and (m := re.match(r"^(\w+)\s+(\d+)\s*$", line)):
+            if m.group(1) == "total":
+                break
+            if m.group(1) not in TARGET_RULES:
+                counts[m.group(1)] += int(m.group(2))
+    return counts
 
 
 def job_table(results: str | Path = "results", since: float | None = None) -> pd.DataFrame:
