@@ -27,7 +27,7 @@ pull: $(STAMP)   # fresh clone: results from the DVC remote, then marked current
 	dvc status --quiet || { dvc status; echo "pulled results do not match this checkout: not marking them current" >&2; exit 1; }
 	snakemake all md_all --touch --forceall --cores 1 --quiet
 
-test: $(STAMP)
-	$(PY) -m pytest
+test: $(STAMP)   # on all cores; tests sharing a workflow run stay on one worker (tests/conftest.py)
+	$(PY) -m pytest -n auto --dist loadgroup
 
 .PHONY: install run version pull test

@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from msgnn.workflow.config import load
 from msgnn.workflow.timeline import job_stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +52,8 @@ def one_run(i: int, workdir: Path, config: Path | None, out_dir: Path) -> dict:
     clone = workdir / f"run{i}"
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
-    if config:
-        shutil.copy(config, clone / "config.yaml")
+    if config:      # DVC reads params from config.yaml: every section spelled out, defaults filled in
+        (clone / "config.yaml").write_text(yaml.safe_dump(load(config)))
     logs = workdir / f"run{i}-logs"
     logs.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
@@ -63,13 +64,12 @@ def one_run(i: int, workdir: Path, config: Path | None, out_dir: Path) -> dict:
     snakemake = [sys.executable, "-m", "snakemake", "--cores", "all"]
     noop_s, noop_out = timed([*snakemake, "all", "md_all"], clone, logs / "noop.log")
     cfg_path = clone / "config.yaml"
-    cfg = yaml.safe_load(cfg_path.read_text())
+    original = cfg_path.read_text()
+    cfg = yaml.safe_load(original)
     cfg.setdefault("train", {})["epochs"] = int(cfg["train"].get("epochs", 60)) + 1
     cfg_path.write_text(yaml.safe_dump(cfg))
     _, dry = timed([*snakemake, "all", "md_all", "-n"], clone, logs / "changed_epochs_dry_run.log")
-    subprocess.run(["git", "checkout", "--quiet", "--", "config.yaml"], cwd=clone, check=True)
-    if config:
-        shutil.copy(config, cfg_path)
+    cfg_path.write_text(original)
     rerun = job_stats(dry)
     report = clone / "results/report"
     shutil.copy(report / "timeline.png", out_dir / f"make_run_timeline_run{i}.png")

@@ -9,6 +9,11 @@
 
 Both record the sha256 of every file under results/ right after the run, before any test
 changes the folder.
+
+`make test` runs the suite on all cores (pytest-xdist, `-n auto --dist loadgroup`): every test that
+uses one of these runs goes to one worker (group "workflow", so each run happens once), and every
+other test file to one worker as a whole (its module fixtures are made once). The SLURM test and the
+workflow runs wait on schedulers and subprocesses much of the time; the other worker uses that time.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CONFIG = ROOT / "tests" / "smoke_config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 SNAKEMAKE_HERE = [sys.executable, "-m", "snakemake"]   # the Snakefile of the folder it runs in
+SHARED_RUNS = ("smoke_run", "smoke_report", "dvc_repro")
 GIT_USER = ["-c", "user.name=msgnn tests", "-c", "user.email=tests@msgnn.invalid", "-c", "commit.gpgsign=false"]
 
 
@@ -133,3 +139,9 @@ def dvc_repro(tmp_path_factory) -> Run:
     run(["git", *GIT_USER, "commit", "-q", "-m", "dvc repro: smoke results"], repo)
     return Run(repo, wall, hashes, {"remote": remote, "push_s": push_s})
 
+
+def pytest_collection_modifyitems(config, items):
+    """Work units for `pytest -n N --dist loadgroup`: the tests of the shared runs, and each file."""
+    for item in items:
+        shared = any(f in SHARED_RUNS for f in getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.xdist_group("workflow" if shared else item.module.__name__))

@@ -4,9 +4,11 @@ CI runs as root on a Debian machine (`.ci/run`), so the packages are installed t
 use; elsewhere a test that needs them skips with the reason `Unavailable` gives."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +37,19 @@ def install(packages: list[str], commands: list[str], timeout: float = 900) -> f
     if not shutil.which("apt-get"):
         raise Unavailable(f"{', '.join(commands)} not installed and there is no apt-get")
     t0 = time.time()
+    # one apt-get at a time: `make test` runs tests side by side (pytest -n), and two installs would
+    # fight over dpkg's lock and this policy-rc.d
+    with open(Path(tempfile.gettempdir()) / "msgnn-tests-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not all(shutil.which(c) for c in commands):       # the other install may have brought them
+            _apt_install(packages, timeout)
+    missing = [c for c in commands if not shutil.which(c)]
+    if missing:
+        raise RuntimeError(f"`{what}` finished but {', '.join(missing)} are missing")
+    return time.time() - t0
+
+
+def _apt_install(packages: list[str], timeout: float = 900) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     policy = Path("/usr/sbin/policy-rc.d")
     own_policy = not policy.exists()
@@ -47,7 +62,3 @@ def install(packages: list[str], commands: list[str], timeout: float = 900) -> f
     finally:
         if own_policy:
             policy.unlink(missing_ok=True)
-    missing = [c for c in commands if not shutil.which(c)]
-    if missing:
-        raise RuntimeError(f"`{what}` finished but {', '.join(missing)} are missing")
-    return time.time() - t0
