@@ -140,8 +140,18 @@ def dvc_repro(tmp_path_factory) -> Run:
     return Run(repo, wall, hashes, {"remote": remote, "push_s": push_s})
 
 
+# the longest work units, started first (xdist hands out units in collection order)
+FIRST_GROUPS = ("workflow", "test_slurm")
+
+
+@pytest.hookimpl(tryfirst=True)      # before xdist reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
-    """Work units for `pytest -n N --dist loadgroup`: the tests of the shared runs, and each file."""
+    """Work units for `pytest -n N --dist loadgroup`: the tests of the shared runs, and each file;
+    the longest ones first, so that no worker starts one of them when the others are done."""
+    groups = {}
     for item in items:
         shared = any(f in SHARED_RUNS for f in getattr(item, "fixturenames", ()))
-        item.add_marker(pytest.mark.xdist_group("workflow" if shared else item.module.__name__))
+        groups[item] = "workflow" if shared else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(groups[item]))
+    rank = {g: i for i, g in enumerate(FIRST_GROUPS)}
+    items.sort(key=lambda item: rank.get(groups[item], len(rank)))    # stable: file order otherwise
