@@ -66,7 +66,7 @@ def one_run(i: int, workdir: Path, config: Path | None, out_dir: Path) -> dict:
     cfg_path = clone / "config.yaml"
     original = cfg_path.read_text()
     cfg = yaml.safe_load(original)
-    cfg.setdefault("train", {})["epochs"] = int(cfg["train"].get("epochs", 60)) + 1
+    cfg.setdefault("train", {})["epochs"] = load(cfg_path)["train"]["epochs"] + 1   # schema default filled in
     cfg_path.write_text(yaml.safe_dump(cfg))
     _, dry = timed([*snakemake, "all", "md_all", "-n"], clone, logs / "changed_epochs_dry_run.log")
     cfg_path.write_text(original)
