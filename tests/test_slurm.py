@@ -106,11 +106,7 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     sacct = subprocess.run(["sacct", "-X", "--noheader"], capture_output=True, text=True, timeout=30)
     assert sacct.returncode != 0, "this cluster is meant to run without accounting (squeue as status command)"
 
-    # the smoke config with one replica per MD condition: every rule still runs, with ~10 fewer
-    # jobs (each SLURM job costs ~7 s of scheduling and Snakemake start-up on 2 cores)
     cfg = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
-    cfg["md"]["replicas"] = 1
-    cfg["md"]["melting"]["replicas"] = 1
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     env = site_env(MSGNN_SLURM_PARTITION=slurm_cluster.partition)
     cmd = [*SNAKEMAKE, "--profile", str(PROFILE), "--directory", str(tmp_path), "--configfile", "config.yaml",
