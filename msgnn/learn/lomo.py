@@ -68,17 +68,28 @@ class ScaledPhysics:
     def __init__(self, scale_column: str):
         self.scale_column = scale_column
 
+    @staticmethod
+    def coefficients(v: np.ndarray, u: np.ndarray, cls: np.ndarray) -> tuple[float, dict]:
+        """C over all rows and C per class, of v = C u by least squares (numpy arrays: BestPhysics
+        calls this hundreds of times per fit, where pandas indexing would cost 10x the arithmetic)."""
+        def c(mask):
+            return float(np.dot(v[mask], u[mask]) / np.dot(u[mask], u[mask]))
+        return c(slice(None)), {k: c(cls == k) for k in np.unique(cls)}
+
+    @staticmethod
+    def apply(coefficients: tuple[float, dict], u: np.ndarray, cls: np.ndarray) -> np.ndarray:
+        all_, by_class = coefficients
+        return np.array([by_class.get(k, all_) for k in cls], float) * u
+
     def fit(self, df: pd.DataFrame):
-        def c(d):
-            u = d[self.scale_column].to_numpy(float)
-            return float(np.dot(d["velocity_m_per_s"], u) / np.dot(u, u))
-        self.all_ = c(df)
-        self.by_class_ = {k: c(g) for k, g in df.groupby("close_packed")}
+        self.all_, self.by_class_ = self.coefficients(df["velocity_m_per_s"].to_numpy(float),
+                                                      df[self.scale_column].to_numpy(float),
+                                                      df["close_packed"].to_numpy())
         return self
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
-        C = df["close_packed"].map(self.by_class_).fillna(self.all_).to_numpy(float)
-        return C * df[self.scale_column].to_numpy(float)
+        return self.apply((self.all_, self.by_class_), df[self.scale_column].to_numpy(float),
+                          df["close_packed"].to_numpy())
 
 
 class MeanVelocity:
@@ -211,12 +222,12 @@ class BestPhysics:
         self.scales = scales
 
     def fit(self, df: pd.DataFrame):
-        groups = df["material"].to_numpy()
+        groups, v, cls = df["material"].to_numpy(), df["velocity_m_per_s"].to_numpy(float), df["close_packed"].to_numpy()
         errors = {}
         if len(np.unique(groups)) > 1:
             for col in self.scales:
-                err = [(df["velocity_m_per_s"].iloc[te].to_numpy()
-                        - ScaledPhysics(col).fit(df.iloc[tr]).predict(df.iloc[te])) ** 2
+                u = df[col].to_numpy(float)
+                err = [(v[te] - ScaledPhysics.apply(ScaledPhysics.coefficients(v[tr], u[tr], cls[tr]), u[te], cls[te])) ** 2
                        for tr, te in LeaveOneGroupOut().split(df, groups=groups)]
                 errors[col] = float(np.mean(np.concatenate(err)))
         self.scale_ = min(errors, key=errors.get) if errors else self.scales[0]
