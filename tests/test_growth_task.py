@@ -191,10 +191,10 @@ def test_the_ms_gnn_reads_each_interface_once_and_learns_the_law(table, tmp_path
     assert len(graphs) == 20 and all(len(g) == 2 for g in graphs.values())
     assert graphs[keys[0]][0]["facet"].x.shape[0] == 0          # the growth head reads no micrograph
     pred = lomo.evaluate(table, growth.SCALAR_INPUTS, ["mean", "msgnn", "msgnn_atoms"], split="lofo", seeds=[0],
-                         budget=lomo.Budget(trials=1, inner_folds=2, gnn_epochs=60), graphs=graphs)
+                         budget=lomo.Budget(trials=1, inner_folds=2, gnn_epochs=30), graphs=graphs)
     m = lomo.summarise(pred, target_model="msgnn")
     r = {k: v["rmse"]["growth_rate"] for k, v in m["models"].items()}
-    assert r["msgnn"] < 0.6 * r["mean"], r
+    assert r["msgnn"] < 0.6 * r["mean"], r       # 30 epochs: 0.15 x the mean (2026-12-08)
     assert m["best_baseline"] == "mean" and "msgnn_atoms_vs_msgnn" in m     # an ablation is no baseline
     assert (pred[pred["model"] == "msgnn_atoms"]["params"].str.contains("'levels': \\['atom'\\]")).all()
 
