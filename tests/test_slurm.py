@@ -106,8 +106,8 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     sacct = subprocess.run(["sacct", "-X", "--noheader"], capture_output=True, text=True, timeout=30)
     assert sacct.returncode != 0, "this cluster is meant to run without accounting (squeue as status command)"
 
-    cfg = yaml.safe_load((ROOT / "tests/smoke_config.yaml").read_text())
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    shutil.copy(ROOT / "tests/smoke_config.yaml", tmp_path / "config.yaml")
+    cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
     env = site_env(MSGNN_SLURM_PARTITION=slurm_cluster.partition)
     cmd = [*SNAKEMAKE, "--profile", str(PROFILE), "--directory", str(tmp_path), "--configfile", "config.yaml",
            # test-only: poll soon after submitting (short smoke jobs); keep every SLURM log to check
