@@ -9,7 +9,7 @@ from msgnn.workflow.config import read_text, validate
 from msgnn.workflow.locks import record_lock_owner, release_stale_lock
 from msgnn.workflow.script import failure_summary
 
-min_version("9.0")
+min_version("9.27")
 
 
 # --configfile replaces config.yaml (a smoke or cluster config is complete on its own) instead of

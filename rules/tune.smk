@@ -59,6 +59,7 @@ rule tune:
     benchmark:
         "results/benchmarks/tune/msgnn.tsv"
     threads: 1
+    priority: 25   # minutes, then training and the report wait on it: ahead of the MD-only runs
     resources:
         mem_mb=4000,
         runtime=60,

@@ -3,12 +3,16 @@
 - test_profile_requests: what the profile asks SLURM for per rule (a dry run, no cluster needed).
 - test_smoke_workflow_through_slurm (slow): a single-node cluster (munged, slurmctld, slurmd on
   this machine, tests/slurm/cluster.py; Debian packages installed with apt-get when missing) runs
-  the whole smoke workflow with `--profile profiles/slurm` and the SLURM executor plugin. The
-  cluster has no accounting database, so `sacct` fails there and the run only finishes if the
-  profile chose `squeue` as the status command. Checked: the run succeeds, the key outputs are
-  right, and every job ran as its own SLURM job of this run: each provenance record carries a
-  SLURM job id, squeue knows each id as a COMPLETED job whose comment names the record's rule,
-  in the partition named by MSGNN_SLURM_PARTITION, and the plugin wrote a SLURM log for each.
+  the smoke config with `--profile profiles/slurm` and the SLURM executor plugin, up to the MS-GNN
+  training and its Optuna study (SLURM_TARGETS: 33 jobs of nine rules, MD, micrographs, reactor
+  logs, dataset, the GPU-requesting train and tune jobs; the other 18 jobs of the smoke DAG, the
+  baselines and the report, are the same kind of job and run in the local smoke run and in
+  `dvc repro`, tests/conftest.py). The cluster has no accounting database, so `sacct` fails there
+  and the run only finishes if the profile chose `squeue` as the status command. Checked: the run
+  succeeds, the key outputs are right, and every job ran as its own SLURM job of this run: each
+  provenance record carries a SLURM job id, squeue knows each id as a COMPLETED job whose comment
+  names the record's rule, in the partition named by MSGNN_SLURM_PARTITION, and the plugin wrote a
+  SLURM log for each.
 """
 import json
 import os
@@ -24,11 +28,14 @@ import yaml
 
 from slurm.cluster import ClusterUnavailable, SingleNodeCluster, install
 from msgnn.workflow.timeline import job_stats
-from smoke_checks import check_metrics, check_provenance
+from smoke_checks import check_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
 PROFILE = ROOT / "profiles/slurm"
+# up to the MS-GNN training and its study, with Al's v(T) above and below Tm (a subset of the smoke
+# DAG: the whole DAG through SLURM cost ~500 s of the suite's ~17 min)
+SLURM_TARGETS = ["results/train/msgnn/metrics.json", "results/tune/best_params.json", "results/md/Al/kinetics.json"]
 SITE_VARS = ("MSGNN_SLURM_PARTITION", "MSGNN_SLURM_ACCOUNT", "MSGNN_SLURM_GPUS", "MSGNN_SLURM_STATUS_COMMAND")
 
 
@@ -111,7 +118,7 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     env = site_env(MSGNN_SLURM_PARTITION=slurm_cluster.partition)
     cmd = [*SNAKEMAKE, "--profile", str(PROFILE), "--directory", str(tmp_path), "--configfile", "config.yaml",
            # test-only: poll soon after submitting (short smoke jobs); keep every SLURM log to check
-           "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs"]
+           "--slurm-init-seconds-before-status-checks", "2", "--slurm-keep-successful-logs", *SLURM_TARGETS]
     t0 = time.time()
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=1700, env=env)
     wall = time.time() - t0
@@ -119,12 +126,17 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
     print(f"smoke workflow through SLURM: {wall:.0f} s wall")
     assert res.returncode == 0, log[-8000:] + "\n" + slurm_cluster.logs()
 
-    # the science came out
-    check_metrics(tmp_path, n_trials=cfg["tune"]["n_trials"])
+    # the science came out: the MS-GNN's cross-validated RMSEs, a complete study, v(T) of Al
+    msgnn = json.loads((tmp_path / "results/train/msgnn/metrics.json").read_text())
+    # log10 units; the smoke run's mean predictor scores 0.2-1.1 (tests/smoke_checks.py bounds the
+    # models by it); a broken inverse transform or mixed-up targets gives several decades
+    assert all(0 < r < 2.0 for r in msgnn["group_kfold"]["rmse"].values()), msgnn["group_kfold"]["rmse"]
+    study = json.loads((tmp_path / "results/tune/best_params.json").read_text())
+    assert study["splits"] and all(s["n_complete"] == cfg["tune"]["n_trials"] and s["n_failed"] == 0
+                                   for s in study["splits"].values()), study["splits"]
     kin = json.loads((tmp_path / "results/md/Al/kinetics.json").read_text())
     by_T = {round(p["temperature_K"]): p["velocity_m_per_s"] for p in kin["velocities"]}
     assert by_T[800] > 0 > by_T[1000], by_T
-    assert (tmp_path / "results/report/report.md").stat().st_size > 0
 
     # every job left its provenance record and ran as its own SLURM job of this run
     records = check_provenance(tmp_path, log)
