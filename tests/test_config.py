@@ -94,9 +94,9 @@ def test_an_element_from_a_multi_element_potential_file_is_valid():
 
 @pytest.mark.parametrize("section, value, says", [
     ("microscopy.real_images", {"Al/8600": ["{tif}"]}, "'Al/8600' is not a growth condition"),
-    ("microscopy.real_images", {"Al/960": ["{tif}"]}, "'Al/960' is not a growth condition"),   # MD-only T
-    ("microscopy.real_images", {"Al/860": ["{tif}", "missing.tif"]}, "not found: ['missing.tif']"),
-    ("reactor.real_logs", {"Cu/1250": "nowhere.csv"}, "not found: ['nowhere.csv']"),
+    ("microscopy.real_images", {"Al/940": ["{tif}"]}, "'Al/940' is not a growth condition"),   # MD-only T
+    ("microscopy.real_images", {"Al/830": ["{tif}", "missing.tif"]}, "not found: ['missing.tif']"),
+    ("reactor.real_logs", {"Cu/1200": "nowhere.csv"}, "not found: ['nowhere.csv']"),
     ("reactor.real_logs", {"Zn/700": "{tif}"}, "not a growth condition"),
 ])
 def test_real_data_keys_and_files_are_checked(tmp_path, section, value, says):
