@@ -21,9 +21,9 @@ rule md_run:
     benchmark:
         "results/benchmarks/md/md_run/{material}_{orientation}_T{temperature}_r{replica}.tsv"
     threads: 1
-    # the runs the dataset waits for first, so tuning overlaps the MD-only runs instead of running
-    # alone at the end
-    priority: lambda wc: 5 if (wc.material, int(wc.temperature)) in GROWTH and wc.orientation == md_orientations(wc.material)[0] else 0
+    # the runs the dataset waits for first; the MD-only runs (short, many) last, after the other
+    # independent jobs, so they fill the second core while tuning runs (docs/ARCHITECTURE.md, "Job order")
+    priority: lambda wc: 5 if (wc.material, int(wc.temperature)) in GROWTH and wc.orientation == md_orientations(wc.material)[0] else -10
     resources:
         mem_mb=1500,
         runtime=30,

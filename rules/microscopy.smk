@@ -54,6 +54,7 @@ rule microscopy_accuracy:
     benchmark:
         "results/benchmarks/microscopy/accuracy.tsv"
     threads: 1
+    priority: -2   # independent of the MD: fills a core beside the dataset chain and tuning
     resources:
         mem_mb=1000,
         runtime=10,

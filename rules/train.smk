@@ -82,7 +82,7 @@ rule growth_task:
         "results/logs/growth/{split}.log",
     benchmark:
         "results/benchmarks/growth/{split}.tsv"
-    priority: 25   # minutes each and independent of the run's MD: started early, so no core idles at the end
+    priority: -1   # minutes, independent of the run's MD: fills a core beside the dataset chain and tuning
     threads: 1
     resources:
         mem_mb=6000,
@@ -114,7 +114,7 @@ rule growth_studies:
         "results/logs/growth/studies.log",
     benchmark:
         "results/benchmarks/growth/studies.tsv"
-    priority: 25   # minutes each and independent of the run's MD: started early, so no core idles at the end
+    priority: -2   # independent of the run's MD: fills a core beside the dataset chain and tuning
     threads: 1
     resources:
         mem_mb=6000,
@@ -147,7 +147,7 @@ rule forecast_task:
         "results/logs/forecast/forecast_task.log",
     benchmark:
         "results/benchmarks/forecast/forecast_task.tsv"
-    priority: 25   # minutes each and independent of the run's MD: started early, so no core idles at the end
+    priority: -2   # independent of the run's MD: fills a core beside the dataset chain and tuning
     threads: 1
     resources:
         mem_mb=4000,

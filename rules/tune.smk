@@ -59,7 +59,7 @@ rule tune:
     benchmark:
         "results/benchmarks/tune/msgnn.tsv"
     threads: 1
-    priority: 25   # minutes, then training and the report wait on it: ahead of the MD-only runs
+    priority: 25   # minutes, and training and the report wait on it: as soon as the dataset exists
     resources:
         mem_mb=4000,
         runtime=60,
