@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -40,12 +41,19 @@ TRAINING_AND_AFTER = {"train", "train_tuned", "tune", "tune_baseline", "tune_wor
 
 def timed(cmd: list[str], cwd: Path, log: Path) -> tuple[float, str]:
     t0 = time.time()
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    # its own process group, so that a stopped benchmark also stops the snakemake under `make`
+    with subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, _ = proc.communicate()
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGTERM)
+            raise
     wall = time.time() - t0
-    log.write_text(res.stdout + res.stderr)
-    if res.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed in {cwd} (rc {res.returncode}); its output: {log}")
-    return wall, res.stdout + res.stderr
+    log.write_text(out)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed in {cwd} (rc {proc.returncode}); its output: {log}")
+    return wall, out
 
 
 def one_run(i: int, workdir: Path, config: Path | None, out_dir: Path) -> dict:
@@ -109,6 +117,8 @@ def main() -> None:
     if subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip():
         print("note: uncommitted changes are not in the clones (they get HEAD)", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    # SIGTERM (kill, pkill) ends the runs through `finally`: the install points back at this checkout
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("make_run.py: terminated"))
     try:
         runs = [one_run(i, args.workdir, args.config and args.config.resolve(), args.out.parent)
                 for i in range(1, args.runs + 1)]
