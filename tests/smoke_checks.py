@@ -38,10 +38,18 @@ def check_metrics(root: Path, n_trials: int) -> None:
             (name, m["rmse_mean_over_targets"], mean["rmse_mean_over_targets"])
     studies = metrics["tuning"]["splits"]
     assert set(studies) == {f"group_kfold/{f['name']}" for f in mean["group_kfold"]["folds"]}
+    check_studies(studies, n_trials)
     for key, study in studies.items():
-        assert study["n_complete"] == n_trials and study["n_failed"] == 0, (key, study)
         used = models["msgnn"]["params_per_split"][key]
         assert {k: used[k] for k in study["params"]} == study["params"], key
+
+
+def check_studies(studies: dict, n_trials: int) -> None:
+    """Every outer split's Optuna study ({split: summary}, as in results/tune/best_params.json)
+    ran `n_trials` complete trials and none failed."""
+    assert studies
+    for key, study in studies.items():
+        assert study["n_complete"] == n_trials and study["n_failed"] == 0, (key, study)
 
 
 def check_provenance(root: Path, log: str) -> list[dict]:

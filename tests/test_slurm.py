@@ -28,7 +28,7 @@ import yaml
 
 from slurm.cluster import ClusterUnavailable, SingleNodeCluster, install
 from msgnn.workflow.timeline import job_stats
-from smoke_checks import check_provenance
+from smoke_checks import check_provenance, check_studies
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
@@ -128,12 +128,12 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
 
     # the science came out: the MS-GNN's cross-validated RMSEs, a complete study, v(T) of Al
     msgnn = json.loads((tmp_path / "results/train/msgnn/metrics.json").read_text())
-    # log10 units; the smoke run's mean predictor scores 0.2-1.1 (tests/smoke_checks.py bounds the
-    # models by it); a broken inverse transform or mixed-up targets gives several decades
+    # log10 units; the smoke run's mean predictor scores 0.3-0.6 over the grouped folds (0.2-1.1 per
+    # fold and split; tests/smoke_checks.py bounds the models by it); a broken inverse transform or
+    # mixed-up targets gives several decades
     assert all(0 < r < 2.0 for r in msgnn["group_kfold"]["rmse"].values()), msgnn["group_kfold"]["rmse"]
-    study = json.loads((tmp_path / "results/tune/best_params.json").read_text())
-    assert study["splits"] and all(s["n_complete"] == cfg["tune"]["n_trials"] and s["n_failed"] == 0
-                                   for s in study["splits"].values()), study["splits"]
+    check_studies(json.loads((tmp_path / "results/tune/best_params.json").read_text())["splits"],
+                  n_trials=cfg["tune"]["n_trials"])
     kin = json.loads((tmp_path / "results/md/Al/kinetics.json").read_text())
     by_T = {round(p["temperature_K"]): p["velocity_m_per_s"] for p in kin["velocities"]}
     assert by_T[800] > 0 > by_T[1000], by_T
